@@ -1,0 +1,132 @@
+"""Wire the stages: extract, lay out, describe, chunk, tag entities, embed, store, index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunk import chunk_blocks
+from ingest.describe import describe_document
+from ingest.extract import extract_pdf, file_sha256
+from ingest.layout import page_blocks
+from kb import KnowledgeBase
+from kb.models import Document, Failure, FailureReason, IngestReport
+from kb.nlp import analyse, entities_of
+from kb.pdf import PdfError, looks_like_pdf
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    status: str  # "ingested" | "replaced" | "unchanged" | "failed"
+    pages: int = 0
+    passages: int = 0
+    failure: Failure | None = None
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders recursively; a named file is always tried, a folder's files when they are PDFs."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and (p.suffix.lower() == ".pdf" or _pdf_header(p))
+            )
+        else:
+            found.append(path)
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def ingest_paths(
+    kb: KnowledgeBase, paths: Iterable[Path], on_file: Callable[[FileOutcome], None] | None = None
+) -> IngestReport:
+    """Ingest files and folders; one bad file is reported and never stops the others."""
+    started = time.perf_counter()
+    report = IngestReport()
+    for path in discover(paths):
+        outcome = ingest_file(kb, path)
+        if outcome.status == "failed":
+            report.failed.append(outcome.failure)
+        else:
+            setattr(report, outcome.status, getattr(report, outcome.status) + 1)
+        report.pages_processed += outcome.pages
+        if on_file:
+            on_file(outcome)
+    stats = kb.stats()
+    report.documents, report.pages, report.passages = stats["documents"], stats["pages"], stats["passages"]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ingest_file(kb: KnowledgeBase, path: Path) -> FileOutcome:
+    name = str(path)
+    if not path.exists():
+        return _failed(kb, name, None, FailureReason.UNREADABLE, "no such file")
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        return _failed(kb, name, None, FailureReason.UNREADABLE, exc.strerror or str(exc))
+    prior = kb.catalogue.doc_for_path(name)
+    existing = kb.catalogue.doc_for_sha(sha)
+    if existing:
+        if prior and prior[0] == existing:
+            return FileOutcome(name, "unchanged")
+        old = prior[0] if prior else None
+        old_ids = kb.catalogue.passage_ids_of(old) if old else []
+        kb.catalogue.add_path(name, existing, replaces=old)
+        _drop_if_gone(kb, old, old_ids)
+        return FileOutcome(name, "replaced" if old else "unchanged")
+    if kb.catalogue.failure_sha(name) == sha:  # failed before and not changed since: do not parse again
+        stored = next(f for f in kb.failures() if f["path"] == name)
+        return FileOutcome(name, "failed", failure=Failure(name, FailureReason(stored["reason"]), stored["detail"]))
+    try:
+        extracted = extract_pdf(path, sha)
+    except PdfError as exc:
+        return _failed(kb, name, sha, exc.reason, exc.detail)
+    return _store(kb, path, extracted, prior)
+
+
+def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
+    doc_id = extracted.sha256[:16]
+    blocks = page_blocks(extracted.pages)
+    meta = describe_document(extracted, blocks, kb.reports.match(path))
+    passages = chunk_blocks(blocks, doc_id, extracted.sha256, kb.embedder.count_tokens)
+    for passage, doc in zip(passages, analyse(p.text for p in passages)):
+        passage.entities = entities_of(doc)
+    vectors = kb.embedder.encode([p.text for p in passages])
+    document = Document(
+        doc_id=doc_id, sha256=extracted.sha256, source_path=str(path), size=extracted.size,
+        page_count=extracted.page_count, meta=meta, pdf_metadata=extracted.pdf_metadata,
+    )
+    page_texts = ["\n".join(line.text for line in page.lines) for page in extracted.pages]
+    old = prior[0] if prior else None
+    old_ids = kb.catalogue.passage_ids_of(old) if old else []
+    kb.catalogue.write_document(document, extracted.pages, page_texts, passages, vectors, replaces=old)
+    # Vectors go in only after the catalogue holds the whole document, so an
+    # interrupted run leaves a document marked "vectors pending", never half-indexed.
+    _drop_if_gone(kb, old, old_ids)
+    kb.index_document(doc_id)
+    return FileOutcome(str(path), "replaced" if old else "ingested", extracted.page_count, len(passages))
+
+
+def _drop_if_gone(kb: KnowledgeBase, old: str | None, old_ids: list[str]) -> None:
+    """Remove the vectors of a replaced document once no path refers to it any more."""
+    if old and kb.catalogue.document(old) is None:
+        kb.drop_vectors(old_ids)
+
+
+def _failed(kb: KnowledgeBase, name: str, sha: str | None, reason: FailureReason, detail: str) -> FileOutcome:
+    failure = Failure(name, reason, detail)
+    kb.catalogue.record_failure(failure, sha)
+    return FileOutcome(name, "failed", failure=failure)
+
+
+def _pdf_header(path: Path) -> bool:
+    try:
+        return looks_like_pdf(path)
+    except OSError:
+        return False

@@ -1,0 +1,348 @@
+"""The one module that opens SQLite: the catalogue, the knowledge base's source of truth.
+
+Documents, the paths they were found at, pages, passages (with their embeddings,
+so the vector index can be rebuilt without re-embedding), entities and ingest
+failures, plus an FTS5 index over passage text. Each document is written in one
+transaction, so a crash leaves it wholly present or wholly absent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from kb.models import Document, DocumentMeta, EntitySpan, Failure, Page, Passage
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    source_path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    page_count INTEGER NOT NULL,
+    title TEXT, review_type TEXT, case_name TEXT, area TEXT, nation TEXT,
+    year_published INTEGER, year_of_incident INTEGER,
+    catalogue_id TEXT, url TEXT, publisher TEXT, author TEXT, meta_source TEXT,
+    pdf_metadata TEXT NOT NULL DEFAULT '{}',
+    vectors_done INTEGER NOT NULL DEFAULT 0,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS paths (
+    path TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS passages (
+    rowid INTEGER PRIMARY KEY,
+    passage_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    section TEXT,
+    section_kind TEXT,
+    text TEXT NOT NULL,
+    embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
+CREATE TABLE IF NOT EXISTS entities (
+    passage_id TEXT NOT NULL REFERENCES passages(passage_id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    text TEXT NOT NULL,
+    canonical TEXT,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_passage ON entities(passage_id);
+CREATE INDEX IF NOT EXISTS entities_label ON entities(label, canonical);
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY,
+    sha256 TEXT,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    failed_at TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    text, content='passages', content_rowid='rowid',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts(rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+"""
+META_FIELDS = {
+    "title": "title", "review_type": "review_type", "case": "case_name", "area": "area",
+    "nation": "nation", "year_published": "year_published", "year_of_incident": "year_of_incident",
+    "catalogue_id": "catalogue_id", "url": "url", "publisher": "publisher", "author": "author",
+    "source": "meta_source",
+}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Catalogue:
+    """SQLite access for the knowledge base; one connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.db.executescript(SCHEMA)  # idempotent, and commits on its own
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- documents and paths -------------------------------------------------
+
+    def doc_for_path(self, path: str) -> tuple[str, str] | None:
+        """The (doc_id, sha256) last ingested from this path, if any."""
+        row = self.db.execute(
+            "SELECT d.doc_id, d.sha256 FROM paths p JOIN documents d USING (doc_id) WHERE p.path = ?", (path,)
+        ).fetchone()
+        return (row["doc_id"], row["sha256"]) if row else None
+
+    def doc_for_sha(self, sha256: str) -> str | None:
+        row = self.db.execute("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+        return row["doc_id"] if row else None
+
+    def write_document(
+        self,
+        document: Document,
+        pages: list[Page],
+        page_texts: list[str],
+        passages: list[Passage],
+        embeddings: np.ndarray,
+        replaces: str | None = None,
+    ) -> None:
+        """Store a whole document (and drop the one it replaces) in one transaction."""
+        meta = {column: getattr(document.meta, name) for name, column in META_FIELDS.items()}
+        with self.transaction() as db:
+            if replaces:
+                self._delete_if_orphaned(db, replaces, ignoring=document.source_path)
+            db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
+            db.execute(
+                f"INSERT INTO documents (doc_id, sha256, source_path, size, page_count, pdf_metadata, "
+                f"ingested_at, {', '.join(meta)}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(meta))})",
+                (
+                    document.doc_id, document.sha256, document.source_path, document.size,
+                    document.page_count, json.dumps(document.pdf_metadata, sort_keys=True), _now(),
+                    *meta.values(),
+                ),
+            )
+            db.execute("INSERT OR REPLACE INTO paths VALUES (?, ?)", (document.source_path, document.doc_id))
+            db.executemany(
+                "INSERT INTO pages VALUES (?, ?, ?, ?)",
+                [(document.doc_id, p.number, p.method, text) for p, text in zip(pages, page_texts)],
+            )
+            db.executemany(
+                "INSERT INTO passages (passage_id, doc_id, seq, page_start, page_end, section, section_kind, text, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (p.passage_id, p.doc_id, p.seq, p.page_start, p.page_end, p.section, p.section_kind, p.text,
+                     np.asarray(vec, dtype=np.float32).tobytes())
+                    for p, vec in zip(passages, embeddings)
+                ],
+            )
+            db.executemany(
+                "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (p.passage_id, e.label, e.text, e.canonical, e.start, e.end)
+                    for p in passages
+                    for e in p.entities
+                ],
+            )
+            db.execute("DELETE FROM failures WHERE path = ?", (document.source_path,))
+
+    def add_path(self, path: str, doc_id: str, replaces: str | None = None) -> None:
+        """Record another name for content already stored."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO paths VALUES (?, ?)", (path, doc_id))
+            if replaces and replaces != doc_id:
+                self._delete_if_orphaned(db, replaces, ignoring=path)
+            db.execute("DELETE FROM failures WHERE path = ?", (path,))
+
+    def _delete_if_orphaned(self, db: sqlite3.Connection, doc_id: str, ignoring: str) -> None:
+        others = db.execute(
+            "SELECT path FROM paths WHERE doc_id = ? AND path != ?", (doc_id, ignoring)
+        ).fetchall()
+        if others:
+            db.execute("UPDATE documents SET source_path = ? WHERE doc_id = ?", (others[0]["path"], doc_id))
+        else:
+            db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    def mark_vectors_done(self, doc_id: str) -> None:
+        self.db.execute("UPDATE documents SET vectors_done = 1 WHERE doc_id = ?", (doc_id,))
+
+    def documents_missing_vectors(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM documents WHERE vectors_done = 0")]
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute("SELECT * FROM documents ORDER BY ingested_at DESC, doc_id").fetchall()
+        return [_document(r) for r in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def paths_of(self, doc_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT path FROM paths WHERE doc_id = ? ORDER BY path", (doc_id,))]
+
+    # --- failures ------------------------------------------------------------
+
+    def record_failure(self, failure: Failure, sha256: str | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
+            (failure.path, sha256, failure.reason.value, failure.detail, _now()),
+        )
+
+    def failure_sha(self, path: str) -> str | None:
+        row = self.db.execute("SELECT sha256 FROM failures WHERE path = ?", (path,)).fetchone()
+        return row["sha256"] if row else None
+
+    def failures(self) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM failures ORDER BY path").fetchall()
+        return [dict(r) for r in rows]
+
+    # --- passages --------------------------------------------------------------
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        rows = self.db.execute("SELECT * FROM passages WHERE doc_id = ? ORDER BY seq", (doc_id,)).fetchall()
+        return self._with_entities([_passage(r) for r in rows])
+
+    def passages_by_id(self, passage_ids: Iterable[str]) -> dict[str, Passage]:
+        ids = list(passage_ids)
+        found: dict[str, Passage] = {}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT * FROM passages WHERE passage_id IN ({marks})", chunk):
+                found[row["passage_id"]] = _passage(row)
+        self._with_entities(list(found.values()))
+        return found
+
+    def passage_ids_of(self, doc_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT passage_id FROM passages WHERE doc_id = ?", (doc_id,))]
+
+    def all_passage_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT passage_id FROM passages")}
+
+    def iter_vectors(self, doc_id: str | None = None) -> Iterator[tuple[str, np.ndarray, dict]]:
+        """Yield (passage_id, embedding, filterable metadata) for the vector index."""
+        sql = (
+            "SELECT p.passage_id, p.embedding, p.doc_id, p.page_start, p.section_kind, d.review_type, "
+            "d.year_published, d.case_name, d.nation FROM passages p JOIN documents d USING (doc_id)"
+        )
+        args: tuple = ()
+        if doc_id:
+            sql += " WHERE p.doc_id = ?"
+            args = (doc_id,)
+        for row in self.db.execute(sql + " ORDER BY p.rowid", args):
+            meta = {
+                "doc_id": row["doc_id"], "page": row["page_start"], "section_kind": row["section_kind"],
+                "review_type": row["review_type"], "year": row["year_published"], "case": row["case_name"],
+                "nation": row["nation"],
+            }
+            yield row["passage_id"], np.frombuffer(row["embedding"], dtype=np.float32), {
+                k: v for k, v in meta.items() if v is not None
+            }
+
+    def keyword_search(self, fts_query: str, limit: int) -> list[tuple[str, float]]:
+        """Rank passages by BM25 for an FTS5 query; the best first, scores higher-is-better."""
+        rows = self.db.execute(
+            "SELECT p.passage_id, bm25(passages_fts) AS rank FROM passages_fts "
+            "JOIN passages p ON p.rowid = passages_fts.rowid WHERE passages_fts MATCH ? "
+            "ORDER BY rank LIMIT ?",
+            (fts_query, limit),
+        ).fetchall()
+        return [(r["passage_id"], -r["rank"]) for r in rows]
+
+    def _with_entities(self, passages: list[Passage]) -> list[Passage]:
+        by_id = {p.passage_id: p for p in passages}
+        for chunk in _chunks(list(by_id), 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT * FROM entities WHERE passage_id IN ({marks}) ORDER BY start", chunk
+            ):
+                by_id[r["passage_id"]].entities.append(
+                    EntitySpan(r["label"], r["text"], r["start"], r["end"], r["canonical"])
+                )
+        return passages
+
+    def stats(self) -> dict[str, int]:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "documents": one("SELECT COUNT(*) FROM documents"),
+            "pages": one("SELECT COUNT(*) FROM pages"),
+            "passages": one("SELECT COUNT(*) FROM passages"),
+            "entities": one("SELECT COUNT(*) FROM entities"),
+            "cases": one("SELECT COUNT(DISTINCT case_name) FROM documents WHERE case_name IS NOT NULL"),
+            "failures": one("SELECT COUNT(*) FROM failures"),
+        }
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _document(row: sqlite3.Row) -> Document:
+    meta = DocumentMeta(**{name: row[column] for name, column in META_FIELDS.items()})
+    return Document(
+        doc_id=row["doc_id"], sha256=row["sha256"], source_path=row["source_path"], size=row["size"],
+        page_count=row["page_count"], meta=meta, pdf_metadata=json.loads(row["pdf_metadata"]),
+    )
+
+
+def _passage(row: sqlite3.Row) -> Passage:
+    return Passage(
+        passage_id=row["passage_id"], doc_id=row["doc_id"], seq=row["seq"], text=row["text"],
+        page_start=row["page_start"], page_end=row["page_end"], section=row["section"],
+        section_kind=row["section_kind"],
+    )
+

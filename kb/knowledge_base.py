@@ -1,0 +1,103 @@
+"""The KnowledgeBase facade: the one object the CLI, the ingest pipeline and the web app use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from kb.catalogue import Catalogue
+from kb.embedding import Embedder
+from kb.models import Document, Hit, Passage
+from kb.report_catalogue import ReportCatalogue
+from kb.search import Searcher
+from kb.settings import Settings
+from kb.vectors import VectorIndex
+
+
+class KnowledgeBase:
+    """A store directory: the SQLite catalogue plus the Chroma index. Cheap to construct."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.load()
+        self.catalogue = Catalogue(self.settings.catalogue_db)
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        return VectorIndex(self.settings.vector_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(batch_size=self.settings.embed_batch_size)
+
+    @cached_property
+    def reports(self) -> ReportCatalogue:
+        return ReportCatalogue.load(self.settings.catalogue)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.catalogue, self.vectors, self.embedder)
+
+    # --- reading -------------------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        return self.catalogue.stats()
+
+    def is_empty(self) -> bool:
+        return self.catalogue.stats()["documents"] == 0
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        return self.searcher.search(query, k=k, mode=mode)
+
+    def documents(self) -> list[Document]:
+        return self.catalogue.documents()
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.catalogue.document(doc_id)
+
+    def passages(self, doc_id: str) -> list[Passage]:
+        return self.catalogue.passages_of(doc_id)
+
+    def failures(self) -> list[dict]:
+        return self.catalogue.failures()
+
+    # --- keeping the vector index in step with the catalogue -------------------
+
+    def index_document(self, doc_id: str) -> None:
+        """Write a stored document's vectors to the index, then record that they are there."""
+        ids, vectors, metas = [], [], []
+        for pid, vector, meta in self.catalogue.iter_vectors(doc_id):
+            ids.append(pid)
+            vectors.append(vector)
+            metas.append(meta)
+        if ids:
+            self.vectors.upsert(ids, vectors, metas)
+        self.catalogue.mark_vectors_done(doc_id)
+
+    def drop_vectors(self, passage_ids: list[str]) -> None:
+        if passage_ids:
+            self.vectors.delete(passage_ids)
+
+    def check(self) -> dict:
+        """Compare the catalogue with the vector index: the passage ids each holds alone."""
+        stored = self.catalogue.all_passage_ids()
+        indexed = self.vectors.ids()
+        return {
+            "consistent": stored == indexed and not self.catalogue.documents_missing_vectors(),
+            "passages": len(stored),
+            "vectors": len(indexed),
+            "missing_vectors": sorted(stored - indexed),
+            "orphan_vectors": sorted(indexed - stored),
+            "documents_pending": self.catalogue.documents_missing_vectors(),
+        }
+
+    def reindex(self, full: bool = False) -> dict:
+        """Repair the vector index from the catalogue (all of it when `full`)."""
+        report = self.check()
+        self.drop_vectors(report["orphan_vectors"])
+        missing = set(report["missing_vectors"])
+        docs = [d.doc_id for d in self.documents()] if full else sorted(
+            set(report["documents_pending"])
+            | {p.doc_id for p in self.catalogue.passages_by_id(missing).values()}
+        )
+        for doc_id in docs:
+            self.index_document(doc_id)
+        return {"removed": len(report["orphan_vectors"]), "documents_reindexed": len(docs)}

@@ -1,0 +1,195 @@
+"""The records that cross a stage boundary: plain dataclasses, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass
+class Line:
+    """One line of text on a page, in PDF points measured from the top-left corner."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float = 0.0
+    bold: bool = False
+
+
+@dataclass
+class Table:
+    """A ruled table found on a page: rows of cell texts and its bounding box."""
+
+    rows: list[list[str]]
+    top: float
+    bottom: float
+
+
+@dataclass
+class Page:
+    number: int  # 1-based, as printed in a citation
+    width: float
+    height: float
+    lines: list[Line] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    method: str = "text"  # "text" (text layer) or "ocr"
+
+
+@dataclass
+class ExtractedDocument:
+    path: str
+    sha256: str
+    size: int
+    page_count: int
+    pages: list[Page]
+    pdf_metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Block:
+    """A heading, paragraph or table row rebuilt from lines, with its pages."""
+
+    kind: str  # "heading" | "paragraph" | "table"
+    text: str
+    page_start: int
+    page_end: int
+    level: int = 0  # heading level: 1 for a major heading, 2 below it
+
+
+@dataclass
+class DocumentMeta:
+    """What a document is; every field may be unknown (None), never guessed."""
+
+    title: str | None = None
+    review_type: str | None = None
+    case: str | None = None
+    area: str | None = None
+    nation: str | None = None
+    year_published: int | None = None
+    year_of_incident: int | None = None
+    catalogue_id: str | None = None
+    url: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    source: str = "text"  # where the description came from: "catalogue" or "text"
+
+
+@dataclass
+class EntitySpan:
+    label: str  # AGENCY, ROLE, SUBJECT, PERSON, ORG, GPE, DATE
+    text: str
+    start: int  # character offsets into the passage text
+    end: int
+    canonical: str | None = None  # e.g. "children's social care" for "CSC"
+
+
+@dataclass
+class Evidence:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class ThemeMatch:
+    theme_id: str
+    score: float
+    kind: str  # "shows" or "names"
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Passage:
+    passage_id: str
+    doc_id: str
+    seq: int  # position in the document's reading order
+    text: str
+    page_start: int
+    page_end: int
+    section: str | None = None
+    section_kind: str | None = None
+    entities: list[EntitySpan] = field(default_factory=list)
+    themes: list[ThemeMatch] = field(default_factory=list)
+
+
+@dataclass
+class Document:
+    doc_id: str
+    sha256: str
+    source_path: str
+    size: int
+    page_count: int
+    meta: DocumentMeta
+    pdf_metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Hit:
+    passage_id: str
+    doc_id: str
+    title: str | None
+    case: str | None
+    year: int | None
+    source_path: str
+    page: int
+    page_end: int
+    section: str | None
+    text: str
+    score: float
+    keyword_score: float | None = None
+    semantic_score: float | None = None
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+
+
+class FailureReason(str, Enum):
+    NOT_PDF = "not a PDF"
+    ENCRYPTED = "encrypted"
+    MALFORMED = "malformed"
+    NO_PAGES = "no pages"
+    NO_TEXT = "needs OCR"
+    TOO_LARGE = "too large"
+    TIMEOUT = "timeout"
+    UNREADABLE = "unreadable"
+
+
+@dataclass
+class Failure:
+    path: str
+    reason: FailureReason
+    detail: str = ""
+
+    @property
+    def error(self) -> str:
+        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+
+
+@dataclass
+class IngestReport:
+    ingested: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    documents: int = 0
+    pages: int = 0
+    passages: int = 0
+    seconds: float = 0.0
+    pages_processed: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "ingested": self.ingested,
+            "unchanged": self.unchanged,
+            "replaced": self.replaced,
+            "failed": [
+                {"path": f.path, "reason": f.reason.value, "error": f.error} for f in self.failed
+            ],
+            "documents": self.documents,
+            "pages": self.pages,
+            "passages": self.passages,
+            "seconds": round(self.seconds, 2),
+            "pages_processed": self.pages_processed,
+        }

@@ -1,0 +1,110 @@
+"""The catalogue of real, published reports (corpora/catalogue.csv) and matching files to its rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COLUMNS = [
+    "id", "case", "aliases", "title", "review_type", "nation", "area", "publisher",
+    "author", "year_published", "year_of_incident", "url", "licence", "sample_file",
+]
+# `scrkb fetch` writes this next to the files it downloads, naming each file's row.
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: str
+    case: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    review_type: str | None = None
+    nation: str | None = None
+    area: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    year_published: int | None = None
+    year_of_incident: int | None = None
+    url: str | None = None
+    licence: str | None = None
+    sample_file: str | None = None
+
+
+@dataclass
+class ReportCatalogue:
+    entries: dict[str, CatalogueEntry] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "ReportCatalogue":
+        if path is None or not Path(path).exists():
+            return cls()
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        return cls({row["id"]: _entry(row) for row in rows})
+
+    def get(self, entry_id: str | None) -> CatalogueEntry | None:
+        return self.entries.get(entry_id) if entry_id else None
+
+    def match(self, path: Path) -> CatalogueEntry | None:
+        """Find the row a file came from: the fetch manifest, else its name."""
+        path = Path(path)
+        listed = _manifest(path.parent).get(path.name)
+        if listed and listed in self.entries:
+            return self.entries[listed]
+        if path.stem in self.entries:
+            return self.entries[path.stem]
+        for entry in self.entries.values():
+            if entry.sample_file and Path(entry.sample_file).name == path.name:
+                return entry
+        return None
+
+    def aliases(self) -> dict[str, str]:
+        """Every name a case is known by, lower-cased, mapped to its canonical case name."""
+        names = {}
+        for entry in self.entries.values():
+            for name in (entry.case, *entry.aliases):
+                if name:
+                    names[name.lower()] = entry.case
+        return names
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    manifest = folder / MANIFEST_NAME
+    if not manifest.exists():
+        return {}
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files", {}) if isinstance(data, dict) else {}
+    return {name: item.get("id") for name, item in files.items() if isinstance(item, dict)}
+
+
+def _entry(row: dict[str, str]) -> CatalogueEntry:
+    def text(key):
+        value = (row.get(key) or "").strip()
+        return value or None
+
+    def year(key):
+        value = text(key)
+        return int(value) if value and value.isdigit() else None
+
+    return CatalogueEntry(
+        id=row["id"].strip(),
+        case=text("case") or "",
+        title=text("title") or "",
+        aliases=tuple(a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()),
+        review_type=text("review_type"),
+        nation=text("nation"),
+        area=text("area"),
+        publisher=text("publisher"),
+        author=text("author"),
+        year_published=year("year_published"),
+        year_of_incident=year("year_of_incident"),
+        url=text("url"),
+        licence=text("licence"),
+        sample_file=text("sample_file"),
+    )

@@ -1,0 +1,71 @@
+"""Every setting scrkb reads, declared once with its default and help text.
+
+A setting comes from, in order: an explicit override (a CLI option such as
+``--kb``), the environment variable named here, the default. The README lists
+every setting; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = CHECKOUT / "var" / "kb"
+    catalogue: Path = CHECKOUT / "corpora" / "catalogue.csv"
+    sample_corpus: Path = CHECKOUT / "corpora" / "sample"
+    embed_batch_size: int = 32
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+    @property
+    def catalogue_db(self) -> Path:
+        return self.home / "catalogue.sqlite3"
+
+    @property
+    def vector_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Build settings from the environment, then explicit non-None overrides."""
+        values = {}
+        for f in fields(cls):
+            env = ENV_NAMES[f.name]
+            if overrides.get(f.name) is not None:
+                raw = overrides[f.name]
+            elif env in os.environ and os.environ[env] != "":
+                raw = os.environ[env]
+            else:
+                continue
+            values[f.name] = _coerce(f.type, raw, env)
+        return cls(**values)
+
+
+HELP = {
+    "home": "Directory of the knowledge base (SQLite catalogue and Chroma index). "
+    "Default: var/kb inside the checkout, ignored by git.",
+    "catalogue": "CSV catalogue of real reports used to describe ingested files.",
+    "sample_corpus": "Folder of sample PDFs that `make run` ingests into an empty store.",
+    "embed_batch_size": "Passages per batch when embedding.",
+    "host": "Address `scrkb serve` binds to.",
+    "port": "Port `scrkb serve` listens on.",
+}
+ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
+
+
+def _coerce(kind, raw, env: str):
+    kind = kind if isinstance(kind, str) else kind.__name__
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        return str(raw)
+    except ValueError as exc:
+        raise ValueError(f"{env}={raw!r} is not a valid {kind}") from exc

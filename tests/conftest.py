@@ -1,0 +1,56 @@
+"""Fixtures: report PDFs made with reportlab, and stores in temporary folders on the real stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pdfs import build_report, child_s_review  # noqa: E402
+
+from kb import KnowledgeBase, Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def child_s_pdf(tmp_path_factory) -> Path:
+    return build_report(tmp_path_factory.mktemp("pdf") / "child-s.pdf", child_s_review())
+
+
+@pytest.fixture
+def make_kb(tmp_path):
+    """Open a knowledge base in a fresh folder (a catalogue CSV may be given)."""
+
+    def make(name: str = "kb", catalogue: Path | None = None) -> KnowledgeBase:
+        return KnowledgeBase(Settings(home=tmp_path / name, catalogue=catalogue or tmp_path / "none.csv"))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, child_s_pdf):
+    """A store holding the Child S review, built once for read-only tests."""
+    from ingest import ingest_paths
+
+    home = tmp_path_factory.mktemp("store")
+    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv"))
+    report = ingest_paths(kb, [child_s_pdf])
+    assert report.ingested == 1 and not report.failed
+    return kb
+
+
+def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `scrkb` in a new process, as a user would."""
+    scrkb = shutil.which("scrkb", path=os.path.dirname(sys.executable)) or "scrkb"
+    full_env = {**os.environ, "SCRKB_HOME": str(home), **(env or {})}
+    result = subprocess.run([scrkb, *args], capture_output=True, text=True, env=full_env, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"scrkb {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
