@@ -24,8 +24,17 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (BaseDocTemplate, Frame, NextPageTemplate, PageBreak, PageTemplate,
-                                Paragraph, Spacer, Table, TableStyle)
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 HERE = Path(__file__).resolve().parent
 SRC_DIR, OUT_DIR = HERE / "sample" / "src", HERE / "sample"
@@ -224,9 +233,9 @@ def _markup(text: str) -> str:
 def _styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName="Times-Roman", fontSize=11, leading=14.5, spaceAfter=7,
                           bulletFontName="Times-Roman")
-    heading = dict(fontName="Helvetica-Bold", keepWithNext=1)
-    small = dict(fontSize=9.5, leading=12, spaceAfter=0)
-    centred = dict(alignment=TA_CENTER)
+    heading = {"fontName": "Helvetica-Bold", "keepWithNext": 1}
+    small = {"fontSize": 9.5, "leading": 12, "spaceAfter": 0}
+    centred = {"alignment": TA_CENTER}
     return {
         "body": body,
         "para": ParagraphStyle("para", body, leftIndent=30, bulletIndent=0),
@@ -375,7 +384,7 @@ def build_all(paths: list[Path], out_dir: Path) -> list[str]:
             build_one(path, out_dir)
         except SourceError as exc:
             errors.append(str(exc))
-        except Exception as exc:  # a layout failure in one digest must not hide the others
+        except Exception as exc:  # noqa: BLE001 -- a layout failure in one digest must not hide the others
             errors.append(f"{path}: build failed: {type(exc).__name__}: {exc}")
     return errors
 

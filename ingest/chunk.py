@@ -31,7 +31,11 @@ def passage_id(sha256: str, page: int, index_on_page: int) -> str:
 
 
 def chunk_blocks(
-    blocks: list[Block], doc_id: str, sha256: str, count_tokens: Callable[[str], int]
+    blocks: list[Block],
+    doc_id: str,
+    sha256: str,
+    count_tokens: Callable[[str], int],
+    ocr_pages: frozenset[int] = frozenset(),
 ) -> list[Passage]:
     drafts = _drafts(blocks, count_tokens)
     passages: list[Passage] = []
@@ -51,6 +55,7 @@ def chunk_blocks(
                 page_end=end,
                 section=draft.section,
                 section_kind=_kind_of(draft.section),
+                ocr=any(page in ocr_pages for page in range(start, end + 1)),
             )
         )
         on_page[start] += 1

@@ -40,7 +40,9 @@ def extract_pdf(path: Path, sha256: str) -> ExtractedDocument:
             raise PdfError(FailureReason.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
         metadata = read_metadata(doc)
     if not any(page.lines for page in pages):
-        raise PdfError(FailureReason.NO_TEXT, f"none of its {page_count} pages has a text layer")
+        if any(page.method == "needs OCR" for page in pages):
+            raise PdfError(FailureReason.NO_TEXT, f"none of its {page_count} pages has a text layer and Tesseract is not installed")
+        raise PdfError(FailureReason.NO_TEXT, f"no text was found on any of its {page_count} pages")
     return ExtractedDocument(
         path=str(path),
         sha256=sha256,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunk import chunk_blocks
@@ -17,6 +17,10 @@ from kb.nlp import analyse, entities_of
 from kb.pdf import PdfError, looks_like_pdf
 
 
+# `scrkb fetch` downloads into NAME.pdf.part and renames when complete.
+PARTIAL_SUFFIX = ".part"
+
+
 @dataclass
 class FileOutcome:
     path: str
@@ -24,6 +28,7 @@ class FileOutcome:
     pages: int = 0
     passages: int = 0
     failure: Failure | None = None
+    needs_ocr: list[int] = field(default_factory=list)  # pages stored without text
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -34,7 +39,7 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(
                 p for p in sorted(path.rglob("*"))
-                if p.is_file() and (p.suffix.lower() == ".pdf" or _pdf_header(p))
+                if p.is_file() and p.suffix != PARTIAL_SUFFIX and (p.suffix.lower() == ".pdf" or _pdf_header(p))
             )
         else:
             found.append(path)
@@ -54,6 +59,8 @@ def ingest_paths(
         else:
             setattr(report, outcome.status, getattr(report, outcome.status) + 1)
         report.pages_processed += outcome.pages
+        if outcome.needs_ocr:
+            report.needs_ocr[outcome.path] = outcome.needs_ocr
         if on_file:
             on_file(outcome)
     stats = kb.stats()
@@ -94,10 +101,18 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     doc_id = extracted.sha256[:16]
     blocks = page_blocks(extracted.pages)
     meta = describe_document(extracted, blocks, kb.reports.match(path))
-    passages = chunk_blocks(blocks, doc_id, extracted.sha256, kb.embedder.count_tokens)
-    for passage, doc in zip(passages, analyse(p.text for p in passages)):
+    ocr_pages = frozenset(p.number for p in extracted.pages if p.method == "ocr")
+    passages = chunk_blocks(blocks, doc_id, extracted.sha256, kb.embedder.count_tokens, ocr_pages)
+    texts = [p.text for p in passages]
+    tagger = kb.tagger
+    for passage, doc in zip(passages, analyse(texts)):
         passage.entities = entities_of(doc)
-    vectors = kb.embedder.encode([p.text for p in passages])
+        passage.sentences = tagger.sentences_of(doc)
+    vectors = kb.embedder.encode(texts)
+    sentence_vectors = tagger.embed_sentences(texts, [p.sentences for p in passages])
+    themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages])
+    for passage, found in zip(passages, themes):
+        passage.themes = found
     document = Document(
         doc_id=doc_id, sha256=extracted.sha256, source_path=str(path), size=extracted.size,
         page_count=extracted.page_count, meta=meta, pdf_metadata=extracted.pdf_metadata,
@@ -105,12 +120,15 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     page_texts = ["\n".join(line.text for line in page.lines) for page in extracted.pages]
     old = prior[0] if prior else None
     old_ids = kb.catalogue.passage_ids_of(old) if old else []
-    kb.catalogue.write_document(document, extracted.pages, page_texts, passages, vectors, replaces=old)
+    kb.catalogue.write_document(
+        document, extracted.pages, page_texts, passages, vectors, sentence_vectors, tagger.version, replaces=old
+    )
     # Vectors go in only after the catalogue holds the whole document, so an
     # interrupted run leaves a document marked "vectors pending", never half-indexed.
     _drop_if_gone(kb, old, old_ids)
     kb.index_document(doc_id)
-    return FileOutcome(str(path), "replaced" if old else "ingested", extracted.page_count, len(passages))
+    missing = [p.number for p in extracted.pages if p.method == "needs OCR"]
+    return FileOutcome(str(path), "replaced" if old else "ingested", extracted.page_count, len(passages), needs_ocr=missing)
 
 
 def _drop_if_gone(kb: KnowledgeBase, old: str | None, old_ids: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.models import Document, DocumentMeta, EntitySpan, Failure, Page, Passage
+from kb.models import Document, DocumentMeta, EntitySpan, Evidence, Failure, Page, Passage, Sentence, ThemeMatch
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS passages (
     page_end INTEGER NOT NULL,
     section TEXT,
     section_kind TEXT,
+    ocr INTEGER NOT NULL DEFAULT 0,
     text TEXT NOT NULL,
     embedding BLOB
 );
@@ -70,6 +71,25 @@ CREATE TABLE IF NOT EXISTS entities (
 );
 CREATE INDEX IF NOT EXISTS entities_passage ON entities(passage_id);
 CREATE INDEX IF NOT EXISTS entities_label ON entities(label, canonical);
+CREATE TABLE IF NOT EXISTS sentences (
+    passage_id TEXT NOT NULL REFERENCES passages(passage_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    lemmas TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY (passage_id, idx)
+);
+CREATE TABLE IF NOT EXISTS passage_themes (
+    passage_id TEXT NOT NULL REFERENCES passages(passage_id) ON DELETE CASCADE,
+    theme_id TEXT NOT NULL,
+    score REAL NOT NULL,
+    kind TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    taxonomy_version TEXT NOT NULL,
+    PRIMARY KEY (passage_id, theme_id)
+);
+CREATE INDEX IF NOT EXISTS passage_themes_theme ON passage_themes(theme_id, kind, score);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY,
     sha256 TEXT,
@@ -159,6 +179,8 @@ class Catalogue:
         page_texts: list[str],
         passages: list[Passage],
         embeddings: np.ndarray,
+        sentence_vectors: list[np.ndarray],
+        taxonomy_version: str,
         replaces: str | None = None,
     ) -> None:
         """Store a whole document (and drop the one it replaces) in one transaction."""
@@ -182,14 +204,23 @@ class Catalogue:
                 [(document.doc_id, p.number, p.method, text) for p, text in zip(pages, page_texts)],
             )
             db.executemany(
-                "INSERT INTO passages (passage_id, doc_id, seq, page_start, page_end, section, section_kind, text, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages (passage_id, doc_id, seq, page_start, page_end, section, section_kind, ocr, text, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (p.passage_id, p.doc_id, p.seq, p.page_start, p.page_end, p.section, p.section_kind, p.text,
+                    (p.passage_id, p.doc_id, p.seq, p.page_start, p.page_end, p.section, p.section_kind, int(p.ocr), p.text,
                      np.asarray(vec, dtype=np.float32).tobytes())
                     for p, vec in zip(passages, embeddings)
                 ],
             )
+            db.executemany(
+                "INSERT INTO sentences VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (p.passage_id, i, sent.start, sent.end, " ".join(sent.lemmas), quantise(vec))
+                    for p, vecs in zip(passages, sentence_vectors)
+                    for i, (sent, vec) in enumerate(zip(p.sentences, vecs))
+                ],
+            )
+            self._insert_themes(db, passages, taxonomy_version)
             db.executemany(
                 "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -216,6 +247,83 @@ class Catalogue:
             db.execute("UPDATE documents SET source_path = ? WHERE doc_id = ?", (others[0]["path"], doc_id))
         else:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    @staticmethod
+    def _insert_themes(db: sqlite3.Connection, passages: list[Passage], taxonomy_version: str) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO passage_themes VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (p.passage_id, m.theme_id, m.score, m.kind,
+                 json.dumps([[e.start, e.end] for e in m.evidence]), taxonomy_version)
+                for p in passages
+                for m in p.themes
+            ],
+        )
+
+    def replace_themes(self, passages: list[Passage], taxonomy_version: str, first: bool) -> None:
+        """Store re-computed themes; the first batch of a retag clears the old ones."""
+        with self.transaction() as db:
+            if first:
+                db.execute("DELETE FROM passage_themes")
+            self._insert_themes(db, passages, taxonomy_version)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('taxonomy_version', ?)", (taxonomy_version,))
+
+    def iter_for_tagging(self, batch: int = 256) -> Iterator[tuple[list[Passage], np.ndarray, list[np.ndarray]]]:
+        """Yield stored passages with their sentences, passage vectors and sentence vectors."""
+        last = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT rowid, * FROM passages WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["rowid"]
+            passages = [_passage(r) for r in rows]
+            vectors = np.stack([np.frombuffer(r["embedding"], dtype=np.float32) for r in rows])
+            by_id = {p.passage_id: p for p in passages}
+            sentence_vectors: dict[str, list[np.ndarray]] = {p.passage_id: [] for p in passages}
+            marks = ",".join("?" * len(by_id))
+            for r in self.db.execute(
+                f"SELECT * FROM sentences WHERE passage_id IN ({marks}) ORDER BY passage_id, idx", list(by_id)
+            ):
+                by_id[r["passage_id"]].sentences.append(Sentence(r["start"], r["end"], tuple(r["lemmas"].split())))
+                sentence_vectors[r["passage_id"]].append(dequantise(r["embedding"]))
+            yield passages, vectors, [
+                np.stack(sentence_vectors[p.passage_id]) if sentence_vectors[p.passage_id] else np.zeros((0, vectors.shape[1]), np.float32)
+                for p in passages
+            ]
+
+    def themes_of(self, passage_ids: Iterable[str]) -> dict[str, list[ThemeMatch]]:
+        ids = list(passage_ids)
+        found: dict[str, list[ThemeMatch]] = {pid: [] for pid in ids}
+        texts = {}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT t.*, p.text FROM passage_themes t JOIN passages p USING (passage_id) "
+                f"WHERE passage_id IN ({marks}) ORDER BY t.kind DESC, t.score DESC", chunk
+            ):
+                texts[r["passage_id"]] = r["text"]
+                evidence = [Evidence(r["text"][a:b], a, b) for a, b in json.loads(r["evidence"])]
+                found[r["passage_id"]].append(ThemeMatch(r["theme_id"], r["score"], r["kind"], evidence))
+        return found
+
+    def theme_counts(self) -> dict[str, dict[str, int]]:
+        """Passages and documents per theme that show it, and passages that only name it."""
+        counts: dict[str, dict[str, int]] = {}
+        for r in self.db.execute(
+            "SELECT t.theme_id, t.kind, COUNT(*) AS passages, COUNT(DISTINCT p.doc_id) AS documents "
+            "FROM passage_themes t JOIN passages p USING (passage_id) GROUP BY t.theme_id, t.kind"
+        ):
+            entry = counts.setdefault(r["theme_id"], {"shows": 0, "names": 0, "documents": 0})
+            entry[r["kind"]] = r["passages"]
+            if r["kind"] == "shows":
+                entry["documents"] = r["documents"]
+        return counts
+
+    def meta_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
 
     def mark_vectors_done(self, doc_id: str) -> None:
         self.db.execute("UPDATE documents SET vectors_done = 1 WHERE doc_id = ?", (doc_id,))
@@ -282,8 +390,10 @@ class Catalogue:
         if doc_id:
             sql += " WHERE p.doc_id = ?"
             args = (doc_id,)
+        themes = self._shown_themes(doc_id)
         for row in self.db.execute(sql + " ORDER BY p.rowid", args):
             meta = {
+                "themes": themes.get(row["passage_id"]),
                 "doc_id": row["doc_id"], "page": row["page_start"], "section_kind": row["section_kind"],
                 "review_type": row["review_type"], "year": row["year_published"], "case": row["case_name"],
                 "nation": row["nation"],
@@ -291,6 +401,14 @@ class Catalogue:
             yield row["passage_id"], np.frombuffer(row["embedding"], dtype=np.float32), {
                 k: v for k, v in meta.items() if v is not None
             }
+
+    def _shown_themes(self, doc_id: str | None) -> dict[str, list[str]]:
+        sql = "SELECT t.passage_id, t.theme_id FROM passage_themes t JOIN passages p USING (passage_id) WHERE t.kind = 'shows'"
+        rows = self.db.execute(sql + (" AND p.doc_id = ?" if doc_id else ""), (doc_id,) if doc_id else ())
+        shown: dict[str, list[str]] = {}
+        for r in rows:
+            shown.setdefault(r["passage_id"], []).append(r["theme_id"])
+        return {pid: sorted(ids) for pid, ids in shown.items()}
 
     def keyword_search(self, fts_query: str, limit: int) -> list[tuple[str, float]]:
         """Rank passages by BM25 for an FTS5 query; the best first, scores higher-is-better."""
@@ -303,7 +421,10 @@ class Catalogue:
         return [(r["passage_id"], -r["rank"]) for r in rows]
 
     def _with_entities(self, passages: list[Passage]) -> list[Passage]:
+        """Attach each passage's entities and themes."""
         by_id = {p.passage_id: p for p in passages}
+        for pid, themes in self.themes_of(by_id).items():
+            by_id[pid].themes = themes
         for chunk in _chunks(list(by_id), 500):
             marks = ",".join("?" * len(chunk))
             for r in self.db.execute(
@@ -321,9 +442,19 @@ class Catalogue:
             "pages": one("SELECT COUNT(*) FROM pages"),
             "passages": one("SELECT COUNT(*) FROM passages"),
             "entities": one("SELECT COUNT(*) FROM entities"),
+            "themed_passages": one("SELECT COUNT(DISTINCT passage_id) FROM passage_themes WHERE kind = 'shows'"),
             "cases": one("SELECT COUNT(DISTINCT case_name) FROM documents WHERE case_name IS NOT NULL"),
             "failures": one("SELECT COUNT(*) FROM failures"),
         }
+
+
+def quantise(vector: np.ndarray) -> bytes:
+    """Store a unit vector as int8: a quarter of the space, cosine error under 0.01."""
+    return np.clip(np.round(np.asarray(vector) * 127), -127, 127).astype(np.int8).tobytes()
+
+
+def dequantise(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.int8).astype(np.float32) / 127.0
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -343,6 +474,6 @@ def _passage(row: sqlite3.Row) -> Passage:
     return Passage(
         passage_id=row["passage_id"], doc_id=row["doc_id"], seq=row["seq"], text=row["text"],
         page_start=row["page_start"], page_end=row["page_end"], section=row["section"],
-        section_kind=row["section_kind"],
+        section_kind=row["section_kind"], ocr=bool(row["ocr"]),
     )
 

@@ -10,6 +10,9 @@ from kb.models import Document, Hit, Passage
 from kb.report_catalogue import ReportCatalogue
 from kb.search import Searcher
 from kb.settings import Settings
+from kb.themes.calibration import Calibration
+from kb.themes.tagger import ThemeTagger
+from kb.themes.taxonomy import load_taxonomy
 from kb.vectors import VectorIndex
 
 
@@ -31,6 +34,13 @@ class KnowledgeBase:
     @cached_property
     def reports(self) -> ReportCatalogue:
         return ReportCatalogue.load(self.settings.catalogue)
+
+    @cached_property
+    def tagger(self) -> ThemeTagger:
+        return ThemeTagger(
+            load_taxonomy(self.settings.user_themes), self.embedder, Calibration.load(),
+            cache_dir=self.settings.home / "cache",
+        )
 
     @cached_property
     def searcher(self) -> Searcher:
@@ -58,6 +68,28 @@ class KnowledgeBase:
 
     def failures(self) -> list[dict]:
         return self.catalogue.failures()
+
+    def theme_counts(self) -> dict[str, dict[str, int]]:
+        return self.catalogue.theme_counts()
+
+    # --- themes --------------------------------------------------------------
+
+    def retag(self, on_batch=None) -> dict:
+        """Re-tag every stored passage with the current taxonomy, without re-extracting or re-embedding."""
+        tagger = self.tagger
+        count = 0
+        for n, (passages, vectors, sentence_vectors) in enumerate(self.catalogue.iter_for_tagging()):
+            texts = [p.text for p in passages]
+            themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors,
+                                [p.section_kind for p in passages])
+            for passage, found in zip(passages, themes):
+                passage.themes = found
+            self.catalogue.replace_themes(passages, tagger.version, first=n == 0)
+            self.vectors.set_themes({p.passage_id: [m.theme_id for m in p.themes if m.kind == "shows"] for p in passages})
+            count += len(passages)
+            if on_batch:
+                on_batch(len(passages))
+        return {"passages": count, "taxonomy_version": tagger.version, **self.stats()}
 
     # --- keeping the vector index in step with the catalogue -------------------
 

@@ -102,6 +102,15 @@ class ThemeMatch:
 
 
 @dataclass
+class Sentence:
+    """A sentence of a passage: offsets into the passage text and its content lemmas."""
+
+    start: int
+    end: int
+    lemmas: tuple[str, ...] = ()
+
+
+@dataclass
 class Passage:
     passage_id: str
     doc_id: str
@@ -111,8 +120,10 @@ class Passage:
     page_end: int
     section: str | None = None
     section_kind: str | None = None
+    ocr: bool = False  # text recognised from a page image, not read from a text layer
     entities: list[EntitySpan] = field(default_factory=list)
     themes: list[ThemeMatch] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +189,7 @@ class IngestReport:
     passages: int = 0
     seconds: float = 0.0
     pages_processed: int = 0
+    needs_ocr: dict[str, list[int]] = field(default_factory=dict)  # path -> pages stored without text
 
     def as_json(self) -> dict:
         return {
@@ -190,6 +202,7 @@ class IngestReport:
             "documents": self.documents,
             "pages": self.pages,
             "passages": self.passages,
+            "needs_ocr": [{"path": path, "pages": pages} for path, pages in self.needs_ocr.items()],
             "seconds": round(self.seconds, 2),
             "pages_processed": self.pages_processed,
         }

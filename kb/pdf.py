@@ -15,6 +15,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from kb.models import FailureReason, Line, Page, Table
+from kb.ocr import OCR_DPI, ocr_available, ocr_lines
 
 PDF_MAGIC = b"%PDF-"
 # Writers may put a little junk after the final %%EOF; more than this is not a PDF's end.
@@ -25,6 +26,8 @@ ENCRYPT_WINDOW = 1 << 16
 MIN_PATHS_FOR_TABLE = 6
 # Lines whose boxes share more than this share of height sit on one baseline.
 SAME_LINE_OVERLAP = 0.5
+# Fewer letters than this on a page is a scan, a figure or a blank, not text.
+MIN_PAGE_LETTERS = 20
 
 
 class PdfError(Exception):
@@ -92,8 +95,12 @@ def read_metadata(doc: pdfium.PdfDocument) -> dict[str, str]:
     return {k: v.strip() for k, v in meta.items() if isinstance(v, str) and v.strip()}
 
 
-def read_page(doc: pdfium.PdfDocument, index: int, path: Path) -> Page:
-    """Read one page's text lines (and ruled tables) in content-stream order."""
+def read_page(doc: pdfium.PdfDocument, index: int, path: Path, ocr: bool = True) -> Page:
+    """Read one page's text lines (and ruled tables) in content-stream order.
+
+    A page without a usable text layer is OCR'd when Tesseract is installed and
+    `ocr` is on; otherwise it comes back with method "needs OCR" and no lines.
+    """
     page = doc[index]
     try:
         width, height = page.get_size()
@@ -102,10 +109,27 @@ def read_page(doc: pdfium.PdfDocument, index: int, path: Path) -> Page:
             lines = _lines(textpage, height)
         finally:
             textpage.close()
-        tables = _tables(path, index, height) if _path_count(page) >= MIN_PATHS_FOR_TABLE else []
+        if has_usable_text(lines):
+            tables = _tables(path, index, height) if _path_count(page) >= MIN_PATHS_FOR_TABLE else []
+            return Page(number=index + 1, width=width, height=height, lines=lines, tables=tables)
+        if ocr and ocr_available():
+            image = page.render(scale=OCR_DPI / 72, grayscale=True).to_pil()
+            return Page(index + 1, width, height, ocr_lines(image, height), method="ocr")
+        return Page(index + 1, width, height, [], method="needs OCR")
     finally:
         page.close()
-    return Page(number=index + 1, width=width, height=height, lines=lines, tables=tables)
+
+
+def has_usable_text(lines: list[Line]) -> bool:
+    """A text layer is usable when it holds enough letters and they mostly make words."""
+    text = " ".join(line.text for line in lines)
+    letters = sum(c.isalpha() for c in text)
+    if letters < MIN_PAGE_LETTERS:
+        return False
+    # A broken font encoding yields symbols and lone letters where words should be.
+    words = text.split()
+    wordlike = sum(1 for w in words if sum(c.isalpha() for c in w) >= 0.6 * len(w) and len(w) > 1)
+    return wordlike >= 0.5 * len(words)
 
 
 def _lines(textpage: pdfium.PdfTextPage, height: float) -> list[Line]:

@@ -19,6 +19,7 @@ class Settings:
     home: Path = CHECKOUT / "var" / "kb"
     catalogue: Path = CHECKOUT / "corpora" / "catalogue.csv"
     sample_corpus: Path = CHECKOUT / "corpora" / "sample"
+    user_themes: Path | None = None
     embed_batch_size: int = 32
     host: str = "127.0.0.1"
     port: int = 5000
@@ -52,6 +53,8 @@ HELP = {
     "Default: var/kb inside the checkout, ignored by git.",
     "catalogue": "CSV catalogue of real reports used to describe ingested files.",
     "sample_corpus": "Folder of sample PDFs that `make run` ingests into an empty store.",
+    "user_themes": "YAML file of the user's own themes, added to the built-in taxonomy "
+    "(same schema as kb/data/themes.yaml); run `scrkb retag` after changing it.",
     "embed_batch_size": "Passages per batch when embedding.",
     "host": "Address `scrkb serve` binds to.",
     "port": "Port `scrkb serve` listens on.",
@@ -62,9 +65,9 @@ ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 def _coerce(kind, raw, env: str):
     kind = kind if isinstance(kind, str) else kind.__name__
     try:
-        if kind == "Path":
+        if "Path" in kind:
             return Path(raw).expanduser()
-        if kind == "int":
+        if kind.startswith("int"):
             return int(raw)
         return str(raw)
     except ValueError as exc:

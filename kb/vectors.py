@@ -45,6 +45,21 @@ class VectorIndex:
                 metadatas=metadatas[i : i + WRITE_BATCH],
             )
 
+    def set_themes(self, themes: dict[str, list[str]]) -> None:
+        """Update the theme metadata of existing vectors (a passage without themes loses the key)."""
+        ids = list(themes)
+        for i in range(0, len(ids), WRITE_BATCH):
+            chunk = ids[i : i + WRITE_BATCH]
+            current = self.collection.get(ids=chunk, include=["metadatas"])
+            metadatas = []
+            for pid, meta in zip(current["ids"], current["metadatas"]):
+                meta = {k: v for k, v in (meta or {}).items() if k != "themes"}
+                if themes[pid]:
+                    meta["themes"] = themes[pid]
+                metadatas.append(meta)
+            if current["ids"]:
+                self.collection.update(ids=current["ids"], metadatas=metadatas)
+
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), WRITE_BATCH):
             self.collection.delete(ids=ids[i : i + WRITE_BATCH])

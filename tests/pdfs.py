@@ -208,3 +208,46 @@ def truncated_pdf(source: Path, path: Path) -> Path:
     data = source.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     return path
+
+
+def image_only(source: Path, path: Path, dpi: int = 200, pages: set[int] | None = None) -> Path:
+    """Re-make a PDF with its pages (or only `pages`, 1-based) as images with no text layer, like a scan."""
+    import io
+
+    import pypdfium2 as pdfium
+    from reportlab.lib.utils import ImageReader
+
+    pdf = pdfium.PdfDocument(str(source))
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    text_pdf = None
+    for index in range(len(pdf)):
+        number = index + 1
+        if pages is None or number in pages:
+            image = pdf[index].render(scale=dpi / 72, grayscale=True).to_pil()
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            c.drawImage(ImageReader(buffer), 0, 0, width=WIDTH, height=HEIGHT)
+        else:
+            # keep this page's text layer by drawing its text again, line by line
+            text_pdf = text_pdf or pdf
+            page = text_pdf[index]
+            textpage = page.get_textpage()
+            for i in range(textpage.count_rects()):
+                left, bottom, right, top = textpage.get_rect(i)
+                c.setFont("Helvetica", 10)
+                c.drawString(left, bottom + 1, textpage.get_text_bounded(left, bottom, right, top))
+        c.showPage()
+    c.save()
+    return path
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance between the texts over the reference length (whitespace normalised)."""
+    ref, hyp = " ".join(reference.split()), " ".join(hypothesis.split())
+    previous = list(range(len(hyp) + 1))
+    for i, rc in enumerate(ref, start=1):
+        current = [i]
+        for j, hc in enumerate(hyp, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (rc != hc)))
+        previous = current
+    return previous[-1] / max(1, len(ref))

@@ -1,49 +1,17 @@
-"""The `scrkb` command line: one thin command per job over the KnowledgeBase.
-
-This module is the composition root: the `ingest` and `serve` commands import
-the ingest pipeline and the web app inside their bodies, so that kb's library
-code never depends on either.
-"""
+"""Commands that build and inspect the store: ingest, fetch, stats, show, search, check, serve."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from kb.cli import main
+from kb.cli.common import EXIT_SOME_FAILED, emit, with_kb
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
-
-EXIT_SOME_FAILED = 3
-
-
-def with_kb(command):
-    """Give a command the `--kb DIR` option and a KnowledgeBase opened on it."""
-
-    @click.option(
-        "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-        help="Knowledge base directory (else $SCRKB_HOME, else var/kb in the checkout).",
-    )
-    @functools.wraps(command)
-    def wrapper(kb_dir, **kwargs):
-        return command(KnowledgeBase(Settings.load(home=kb_dir)), **kwargs)
-
-    return wrapper
-
-
-def emit(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-@click.group()
-@click.version_option(package_name="scrkb")
-def main():
-    """scrkb: a knowledge base of serious case reviews and inquiries."""
-
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -85,6 +53,8 @@ def _print_report(report) -> None:
     )
     for failure in report.failed:
         click.echo(f"  failed: {failure.path}: {failure.error}", err=True)
+    for path, pages in report.needs_ocr.items():
+        click.echo(f"  needs OCR (install tesseract-ocr, then re-ingest): {path}: pages {pages}", err=True)
     click.echo(f"store: {report.documents} documents, {report.pages} pages, {report.passages} passages")
 
 
@@ -195,3 +165,65 @@ def serve(kb: KnowledgeBase, host, port):
     port = port or kb.settings.port
     click.echo(f"scrkb serving {kb.settings.home} on http://{host}:{port}/")
     waitress_serve(create_app(kb), host=host, port=port, threads=8)
+
+
+@main.command()
+@click.option(
+    "--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Catalogue CSV (else $SCRKB_CATALOGUE, else corpora/catalogue.csv).",
+)
+@click.option(
+    "--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder to download into (default: downloads/ in the store).",
+)
+@click.option("--only", multiple=True, metavar="ID", help="Fetch only these rows (repeat, or separate with commas).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+    help="Seconds to wait for the server on each connect or read.",
+)
+@click.option(
+    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Knowledge base directory (else $SCRKB_HOME, else var/kb in the checkout).",
+)
+def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
+    """Download the catalogue's report PDFs. Exit status 3 when some downloads failed."""
+    # Not @with_kb: downloading needs the store's location, not an opened store.
+    from tqdm import tqdm
+
+    from kb.fetch import fetch_catalogue, select_entries
+    from kb.report_catalogue import ReportCatalogue
+
+    settings = Settings.load(home=kb_dir, catalogue=catalogue)
+    try:
+        entries = select_entries(ReportCatalogue.load(settings.catalogue), only)
+    except KeyError as exc:
+        raise click.BadParameter(f"not in {settings.catalogue}: {exc.args[0]}", param_hint="--only") from None
+    bar = tqdm(total=len(entries), unit="report", disable=as_json or not sys.stderr.isatty(), file=sys.stderr)
+
+    def on_progress(result):
+        bar.set_postfix_str(result.id[-40:])
+        bar.update(1)
+
+    report = fetch_catalogue(entries, dest or settings.home / "downloads", timeout, on_progress=on_progress)
+    bar.close()
+    if as_json:
+        emit(report.as_json())
+    else:
+        _print_fetch_report(report)
+    if report.of("failed"):
+        sys.exit(EXIT_SOME_FAILED)
+
+
+def _print_fetch_report(report) -> None:
+    from collections import Counter
+
+    skipped = Counter(r.reason for r in report.of("skipped"))
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
+    click.echo(
+        f"fetched {report.count('fetched')}, unchanged {report.count('unchanged')}, "
+        f"skipped {sum(skipped.values())}{f' ({why})' if why else ''}, failed {len(report.of('failed'))}"
+    )
+    for failure in report.of("failed"):
+        click.echo(f"  failed: {failure.id}: {failure.reason}: {failure.detail} <{failure.url}>", err=True)
+    click.echo(f"files in {report.dest}; `scrkb ingest {report.dest}` takes their metadata from the catalogue")

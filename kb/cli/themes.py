@@ -1,0 +1,101 @@
+"""Theme commands: tag raw text, retag the store, evaluate and calibrate the tagger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from kb.cli import evaluate, main
+from kb.cli.common import emit, with_kb
+from kb.knowledge_base import KnowledgeBase
+
+
+def theme_json(kb: KnowledgeBase, matches) -> list[dict]:
+    taxonomy = kb.tagger.taxonomy
+    return [
+        {
+            "id": m.theme_id,
+            "label": taxonomy.get(m.theme_id).label if taxonomy.get(m.theme_id) else m.theme_id,
+            "score": m.score,
+            "kind": m.kind,
+            "evidence": [asdict(e) for e in m.evidence],
+        }
+        for m in matches
+    ]
+
+
+@main.command()
+@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--jsonl", "jsonl", is_flag=True, help='SOURCE holds one {"id", "text"} object a line.')
+@with_kb
+def tag(kb: KnowledgeBase, source, as_json, jsonl):
+    """Tag text (a file, or - for standard input) with themes and entities."""
+    from kb.nlp import entities_of
+
+    if jsonl:
+        rows = [_jsonl_row(line, n) for n, line in enumerate(source, start=1) if line.strip()]
+        themes, _ = kb.tagger.tag_texts([r["text"] for r in rows])
+        for row, found in zip(rows, themes):
+            click.echo(json.dumps({"id": row["id"], "themes": theme_json(kb, found)}, ensure_ascii=False))
+        return
+    text = source.read()
+    [found], [doc] = kb.tagger.tag_texts([text])
+    data = {"themes": theme_json(kb, found), "entities": [asdict(e) for e in entities_of(doc)],
+            "taxonomy_version": kb.tagger.version}
+    if as_json:
+        emit(data)
+        return
+    for theme in data["themes"]:
+        click.echo(f"{theme['kind']:>5}  {theme['score']:.2f}  {theme['label']}")
+        for evidence in theme["evidence"]:
+            click.echo(f"         “{evidence['text']}”")
+
+
+def _jsonl_row(line: str, n: int) -> dict:
+    try:
+        row = json.loads(line)
+        return {"id": row["id"], "text": str(row["text"])}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"line {n}: expected a JSON object with 'id' and 'text' ({exc})") from None
+
+
+@main.command()
+@with_kb
+def retag(kb: KnowledgeBase):
+    """Re-tag every stored passage after the taxonomy changed (no re-extraction, no re-embedding)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=kb.stats()["passages"], unit="passage", disable=not sys.stderr.isatty(), file=sys.stderr)
+    report = kb.retag(on_batch=bar.update)
+    bar.close()
+    emit(report)
+
+
+@evaluate.command("themes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--calibrate", is_flag=True, help="Choose per-theme thresholds on this file and save them.")
+@with_kb
+def eval_themes(kb: KnowledgeBase, path, as_json, calibrate):
+    """Per-theme precision, recall and F1 of the tagger on a labelled JSONL file."""
+    from kb.themes.evaluate import evaluate_file
+
+    try:
+        result = evaluate_file(kb.tagger, path, calibrate=calibrate)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit(result)
+        return
+    click.echo(f"{'theme':<28} {'P':>6} {'R':>6} {'F1':>6} {'n':>4}")
+    for theme, m in result["themes"].items():
+        click.echo(f"{theme:<28} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['support']:>4}")
+    micro = result["micro"]
+    click.echo(f"{'micro':<28} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
+    click.echo(f"macro F1 {result['macro_f1']:.3f} on {result['items']} passages "
+               f"(cross-validated thresholds: {result['cross_validated_macro_f1']:.3f})")
