@@ -101,6 +101,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, content='passages', content_rowid='rowid',
     tokenize='porter unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
     INSERT INTO passages_fts(rowid, text) VALUES (new.rowid, new.text);
 END;
@@ -230,6 +231,7 @@ class Catalogue:
                 ],
             )
             db.execute("DELETE FROM failures WHERE path = ?", (document.source_path,))
+            self._bump(db)
 
     def add_path(self, path: str, doc_id: str, replaces: str | None = None) -> None:
         """Record another name for content already stored."""
@@ -237,6 +239,7 @@ class Catalogue:
             db.execute("INSERT OR REPLACE INTO paths VALUES (?, ?)", (path, doc_id))
             if replaces and replaces != doc_id:
                 self._delete_if_orphaned(db, replaces, ignoring=path)
+                self._bump(db)
             db.execute("DELETE FROM failures WHERE path = ?", (path,))
 
     def _delete_if_orphaned(self, db: sqlite3.Connection, doc_id: str, ignoring: str) -> None:
@@ -267,6 +270,7 @@ class Catalogue:
                 db.execute("DELETE FROM passage_themes")
             self._insert_themes(db, passages, taxonomy_version)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('taxonomy_version', ?)", (taxonomy_version,))
+            self._bump(db)
 
     def iter_for_tagging(self, batch: int = 256) -> Iterator[tuple[list[Passage], np.ndarray, list[np.ndarray]]]:
         """Yield stored passages with their sentences, passage vectors and sentence vectors."""
@@ -410,15 +414,84 @@ class Catalogue:
             shown.setdefault(r["passage_id"], []).append(r["theme_id"])
         return {pid: sorted(ids) for pid, ids in shown.items()}
 
-    def keyword_search(self, fts_query: str, limit: int) -> list[tuple[str, float]]:
-        """Rank passages by BM25 for an FTS5 query; the best first, scores higher-is-better."""
+    def keyword_search(
+        self, fts_query: str, limit: int, where: str = "1", params: list | None = None
+    ) -> list[tuple[str, float]]:
+        """Rank passages by BM25 for an FTS5 query within a filter; best first, higher is better."""
         rows = self.db.execute(
             "SELECT p.passage_id, bm25(passages_fts) AS rank FROM passages_fts "
-            "JOIN passages p ON p.rowid = passages_fts.rowid WHERE passages_fts MATCH ? "
-            "ORDER BY rank LIMIT ?",
-            (fts_query, limit),
+            "JOIN passages p ON p.rowid = passages_fts.rowid JOIN documents d ON d.doc_id = p.doc_id "
+            f"WHERE passages_fts MATCH ? AND {where} ORDER BY rank LIMIT ?",
+            (fts_query, *(params or []), limit),
         ).fetchall()
         return [(r["passage_id"], -r["rank"]) for r in rows]
+
+    def index_terms(self, min_passages: int = 1) -> list[str]:
+        """Every (stemmed) word the keyword index holds, for correcting misspelt queries."""
+        rows = self.db.execute("SELECT term FROM passages_vocab WHERE doc >= ?", (min_passages,))
+        return [r[0] for r in rows]
+
+    def matches_any(self, word: str) -> bool:
+        phrase = '"' + word.replace('"', "") + '"'
+        return self.db.execute("SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT 1", (phrase,)).fetchone() is not None
+
+    def filtered_ids(self, where: str, params: list) -> list[str]:
+        rows = self.db.execute(
+            f"SELECT p.passage_id FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE {where}", params
+        )
+        return [r[0] for r in rows]
+
+    def generation(self) -> int:
+        """A number that changes whenever passages are added, removed or re-tagged."""
+        return int(self.meta_value("generation") or 0)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def embedding_matrix(self) -> tuple[list[str], np.ndarray, list[str], list[str | None]]:
+        """Every passage vector in one matrix, with each row's passage id, document and case."""
+        rows = self.db.execute(
+            "SELECT p.passage_id, p.embedding, p.doc_id, d.case_name FROM passages p "
+            "JOIN documents d ON d.doc_id = p.doc_id ORDER BY p.rowid"
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32), [], []
+        matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return [r["passage_id"] for r in rows], matrix, [r["doc_id"] for r in rows], [r["case_name"] for r in rows]
+
+    def sentence_vectors(self, passage_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        found: dict[str, list[tuple[int, int, np.ndarray]]] = {pid: [] for pid in passage_ids}
+        for chunk in _chunks(passage_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT passage_id, start, end, embedding FROM sentences WHERE passage_id IN ({marks}) "
+                "ORDER BY passage_id, idx", chunk
+            ):
+                found[r["passage_id"]].append((r["start"], r["end"], dequantise(r["embedding"])))
+        return found
+
+    def facets(self, passage_ids: list[str]) -> dict[str, dict[str, int]]:
+        """How many of these passages fall under each theme, case, year and review type."""
+        result: dict[str, dict[str, int]] = {"theme": {}, "case": {}, "year": {}, "review_type": {}}
+        for chunk in _chunks(passage_ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(
+                f"SELECT theme_id, COUNT(*) FROM passage_themes WHERE kind = 'shows' AND passage_id IN ({marks}) "
+                "GROUP BY theme_id", chunk
+            ):
+                result["theme"][r[0]] = result["theme"].get(r[0], 0) + r[1]
+            for column, name in (("d.case_name", "case"), ("d.year_published", "year"), ("d.review_type", "review_type")):
+                for r in self.db.execute(
+                    f"SELECT {column}, COUNT(*) FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
+                    f"WHERE p.passage_id IN ({marks}) AND {column} IS NOT NULL GROUP BY {column}", chunk
+                ):
+                    key = str(r[0])
+                    result[name][key] = result[name].get(key, 0) + r[1]
+        return {name: dict(sorted(counts.items(), key=lambda kv: -kv[1])) for name, counts in result.items()}
 
     def _with_entities(self, passages: list[Passage]) -> list[Passage]:
         """Attach each passage's entities and themes."""

@@ -8,12 +8,14 @@ from kb.catalogue import Catalogue
 from kb.embedding import Embedder
 from kb.models import Document, Hit, Passage
 from kb.report_catalogue import ReportCatalogue
-from kb.search import Searcher
+from kb.filters import SearchFilters
+from kb.search import Searcher, SearchResult
 from kb.settings import Settings
 from kb.themes.calibration import Calibration
 from kb.themes.tagger import ThemeTagger
 from kb.themes.taxonomy import load_taxonomy
 from kb.vectors import VectorIndex
+from kb.vocabulary import Vocabulary
 
 
 class KnowledgeBase:
@@ -43,8 +45,12 @@ class KnowledgeBase:
         )
 
     @cached_property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.load(self.reports.aliases())
+
+    @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.catalogue, self.vectors, self.embedder)
+        return Searcher(self.catalogue, self.vectors, self.embedder, self.vocabulary, self.tagger.taxonomy.ids)
 
     # --- reading -------------------------------------------------------------
 
@@ -54,8 +60,16 @@ class KnowledgeBase:
     def is_empty(self) -> bool:
         return self.catalogue.stats()["documents"] == 0
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> list[Hit]:
-        return self.searcher.search(query, k=k, mode=mode)
+    def search(
+        self, query: str, k: int = 10, mode: str = "hybrid", filters: SearchFilters | None = None,
+        offset: int = 0, facets: bool = False,
+    ) -> SearchResult:
+        """Search passages; raises FilterError for a filter value the store does not allow."""
+        return self.searcher.search(query, k=k, mode=mode, filters=filters, offset=offset, facets=facets)
+
+    def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
+        """More like this: the closest passages in other cases."""
+        return self.searcher.similar(passage_id, k=k)
 
     def documents(self) -> list[Document]:
         return self.catalogue.documents()

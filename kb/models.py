@@ -150,10 +150,18 @@ class Hit:
     section: str | None
     text: str
     score: float
+    section_kind: str | None = None
+    review_type: str | None = None
     keyword_score: float | None = None
     semantic_score: float | None = None
     keyword_rank: int | None = None
     semantic_rank: int | None = None
+    best_sentence: str | None = None
+    best_sentence_span: tuple[int, int] | None = None
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # query terms in `text`
+    themes: list[ThemeMatch] = field(default_factory=list)
+    also_in: list[dict] = field(default_factory=list)  # near-identical passages elsewhere
+    ocr: bool = False
 
 
 class FailureReason(str, Enum):

@@ -54,3 +54,15 @@ def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None)
     if check and result.returncode != 0:
         raise AssertionError(f"scrkb {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def sample_kb(tmp_path_factory):
+    """The shipped sample corpus, ingested once with the shipped catalogue."""
+    from ingest import ingest_paths
+
+    home = tmp_path_factory.mktemp("sample")
+    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=REPO / "corpora" / "catalogue.csv"))
+    report = ingest_paths(kb, [REPO / "corpora" / "sample"])
+    assert not report.failed, report.failed
+    return kb

@@ -56,7 +56,7 @@ def test_changed_file_replaces_its_passages_and_vectors(make_kb, tmp_path, child
     new_ids = kb.catalogue.all_passage_ids()
     assert not (old_ids & new_ids)
     assert kb.vectors.ids() == new_ids
-    assert kb.search("school nurse weight", k=1)[0].text.startswith("1.1 The school nurse")
+    assert kb.search("school nurse weight", k=1).hits[0].text.startswith("1.1 The school nurse")
 
 
 def test_same_content_under_a_second_name_is_stored_once(make_kb, tmp_path, child_s_pdf):

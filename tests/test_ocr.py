@@ -38,7 +38,7 @@ def test_ocr_passages_are_marked_and_keep_their_pages(make_kb, tmp_path, child_s
     assert passages and all(p.ocr for p in passages)
     finding = next(p for p in passages if "not seen alone" in p.text)
     assert finding.page_start == 2
-    assert kb.search("mother's partner never assessed", k=1)[0].page == 2
+    assert kb.search("mother's partner never assessed", k=1).hits[0].page == 2
 
 
 def test_without_tesseract_scanned_pages_are_reported_not_stored_empty(tmp_path, child_s_pdf):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import main
+from kb.cli import evaluate, main
 from kb.cli.common import EXIT_SOME_FAILED, emit, with_kb
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
@@ -75,20 +75,59 @@ def stats(kb: KnowledgeBase, as_json):
 @click.argument("query")
 @click.option("-k", "k", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
+@click.option("--theme", "themes", multiple=True, help="Only passages showing this theme (repeat for all of several).")
+@click.option("--case", "cases", multiple=True, help="Only this case (repeatable).")
+@click.option("--type", "review_types", multiple=True, help="Only this review type (repeatable).")
+@click.option("--nation", "nations", multiple=True)
+@click.option("--area", "areas", multiple=True)
+@click.option("--agency", "agencies", multiple=True, help="Only passages naming this agency or role (canonical name).")
+@click.option("--section", "sections", multiple=True, help="findings, recommendations, chronology, analysis...")
+@click.option("--year-from", type=int)
+@click.option("--year-to", type=int)
 @click.option("--json", "as_json", is_flag=True)
 @with_kb
-def search(kb: KnowledgeBase, query, k, mode, as_json):
-    """Search the passages."""
-    hits = kb.search(query, k=k, mode=mode)
+def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, **lists):
+    """Search the passages: hybrid by default, with filters."""
+    from kb.filters import FilterError, SearchFilters
+
+    try:
+        result = kb.search(query, k=k, mode=mode, filters=SearchFilters(year_from=year_from, year_to=year_to, **lists))
+    except FilterError as exc:
+        raise click.BadParameter(str(exc)) from None
     if as_json:
-        emit([asdict(h) for h in hits])
+        emit([asdict(h) for h in result.hits])
         return
-    if not hits:
-        click.echo("No passages matched.")
-    for n, hit in enumerate(hits, 1):
+    if not result.hits:
+        click.echo("No passages matched. Try fewer words or filters, or --mode semantic.")
+    for n, hit in enumerate(result.hits, 1):
         pages = f"p. {hit.page}" if hit.page == hit.page_end else f"pp. {hit.page}-{hit.page_end}"
         click.echo(f"{n}. {hit.title or Path(hit.source_path).name} ({hit.year or 'n.d.'}), {pages}")
-        click.echo(f"   {hit.text[:300]}{'...' if len(hit.text) > 300 else ''}\n")
+        click.echo(f"   {hit.best_sentence or hit.text[:300]}")
+        if hit.themes:
+            click.echo(f"   themes: {', '.join(m.theme_id for m in hit.themes)}")
+        click.echo()
+
+
+@evaluate.command("search")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@with_kb
+def eval_search(kb: KnowledgeBase, path, as_json):
+    """Recall@10, MRR@10 and nDCG@10 of each search mode on graded queries."""
+    from kb.search_eval import evaluate_search, read_queries
+
+    try:
+        queries = read_queries(path, kb.catalogue)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = evaluate_search(kb.searcher, queries)
+    if as_json:
+        emit(result)
+        return
+    click.echo(f"{len(queries)} queries, cut-off 10")
+    click.echo(f"{'mode':<10} {'recall@10':>10} {'MRR@10':>8} {'nDCG@10':>8}")
+    for mode, m in result["modes"].items():
+        click.echo(f"{mode:<10} {m['recall@10']:>10.3f} {m['mrr@10']:>8.3f} {m['ndcg@10']:>8.3f}")
 
 
 @main.command()
