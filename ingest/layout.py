@@ -55,9 +55,11 @@ def page_blocks(pages: list[Page]) -> list[Block]:
     for page in pages:
         lines = [ln for ln in page.lines if not _is_furniture(ln, page, furniture, body)]
         page_blocks_ = _blocks_on_page(page, lines, body)
-        if blocks and page_blocks_ and _continues_across_pages(blocks[-1], page_blocks_[0]):
-            first = page_blocks_.pop(0)
-            blocks[-1].text = join_lines(blocks[-1].text, first.text)
+        # A paragraph broken by the page (perhaps with a table carried over first) joins up again.
+        first = next((i for i, b in enumerate(page_blocks_) if not b.kind.startswith("table")), None)
+        if blocks and first is not None and _continues_across_pages(blocks[-1], page_blocks_[first]):
+            carried = page_blocks_.pop(first)
+            blocks[-1].text = join_lines(blocks[-1].text, carried.text)
             blocks[-1].page_end = page.number
         blocks.extend(page_blocks_)
     return [b for b in blocks if b.text]
@@ -126,51 +128,66 @@ def _is_furniture(line: Line, page: Page, running: set[str], body: float) -> boo
 
 
 def _blocks_on_page(page: Page, lines: list[Line], body: float) -> list[Block]:
-    items: list[tuple[float, Block]] = []
-    for table in page.tables:
-        for i, row in enumerate(table.rows):
-            kind = "table_header" if i == 0 else "table"
-            text = clean_text(" | ".join(cell for cell in row))
-            items.append((table.top + i * 0.001, Block(kind, text, page.number, page.number)))
-    lines = [ln for ln in lines if not _inside_table(ln, page)]
-    gaps = [b.top - a.bottom for a, b in zip(lines, lines[1:]) if 0 <= b.top - a.bottom < 2 * max(a.size, 6)]
+    text_lines = [ln for ln in lines if _table_of(ln, page) is None]
+    gaps = [b.top - a.bottom for a, b in zip(text_lines, text_lines[1:]) if 0 <= b.top - a.bottom < 2 * max(a.size, 6)]
     usual_gap = median(gaps) if gaps else 2.0
+    blocks: list[Block] = []
     current: list[Line] = []
-    paragraphs: list[tuple[float, Block]] = []
+    placed: set[int] = set()
+    previous: Line | None = None
 
     def flush():
         if current:
             text = ""
             for ln in current:
                 text = join_lines(text, ln.text)
-            paragraphs.append((current[0].top, Block("paragraph", clean_text(text), page.number, page.number)))
+            blocks.append(Block("paragraph", clean_text(text), page.number, page.number))
             current.clear()
 
     for line in lines:
+        table = _table_of(line, page)
+        if table is not None:
+            # Tables come from pdfplumber; they go where their text sits in the reading order.
+            if table not in placed:
+                flush()
+                blocks.extend(_table_blocks(page.tables[table], page.number))
+                placed.add(table)
+            continue
         level = _heading_level(line, body)
         if level:
             flush()
-            last = paragraphs[-1][1] if paragraphs else None
-            if last and last.kind == "heading" and last.level == level and _close(prev_line, line):
+            last = blocks[-1] if blocks else None
+            if last and last.kind == "heading" and last.level == level and previous and _close(previous, line):
                 last.text = clean_text(last.text + " " + line.text)
             else:
-                paragraphs.append((line.top, Block("heading", clean_text(line.text), page.number, page.number, level)))
+                blocks.append(Block("heading", clean_text(line.text), page.number, page.number, level))
         elif current and _continues(current[-1], line, usual_gap, body):
             current.append(line)
         else:
             flush()
             current.append(line)
-        prev_line = line
+        previous = line
     flush()
-    if not page.tables:
-        return [b for _, b in paragraphs]
-    # Tables come from pdfplumber, lines from pdfium; put them back in order by position.
-    return [b for _, b in sorted(paragraphs + items, key=lambda item: item[0])]
+    for i, table in enumerate(page.tables):
+        if i not in placed:  # a table whose cells pdfium read as no text at all
+            blocks.extend(_table_blocks(table, page.number))
+    return blocks
 
 
-def _inside_table(line: Line, page: Page) -> bool:
+def _table_blocks(table, page_number: int) -> list[Block]:
+    return [
+        Block("table_header" if i == 0 else "table", clean_text(" | ".join(row)), page_number, page_number)
+        for i, row in enumerate(table.rows)
+    ]
+
+
+def _table_of(line: Line, page: Page) -> int | None:
     middle = (line.top + line.bottom) / 2
-    return any(t.top - 1 <= middle <= t.bottom + 1 for t in page.tables)
+    centre = (line.x0 + line.x1) / 2
+    for i, t in enumerate(page.tables):
+        if t.top - 1 <= middle <= t.bottom + 1 and t.x0 - 1 <= centre <= t.x1 + 1:
+            return i
+    return None
 
 
 def _heading_level(line: Line, body: float) -> int:

@@ -26,6 +26,8 @@ class Table:
     rows: list[list[str]]
     top: float
     bottom: float
+    x0: float = 0.0
+    x1: float = float("inf")
 
 
 @dataclass

@@ -173,7 +173,17 @@ def _font_at(textpage: pdfium.PdfTextPage, left: float, bottom: float, top: floa
         return 0.0, False
     size = pdfium_c.FPDFText_GetFontSize(textpage.raw, index)
     weight = pdfium_c.FPDFText_GetFontWeight(textpage.raw, index)
-    return round(float(size), 1), weight >= 600
+    return round(float(size), 1), weight >= 600 or "bold" in _font_name(textpage, index).lower()
+
+
+def _font_name(textpage: pdfium.PdfTextPage, index: int) -> str:
+    # Standard fonts (Helvetica-Bold) often carry no weight; their name says it.
+    import ctypes
+
+    buffer = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    length = pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buffer, len(buffer), ctypes.byref(flags))
+    return buffer.value.decode("utf-8", "replace") if length else ""
 
 
 def _path_count(page: pdfium.PdfPage) -> int:
@@ -191,5 +201,76 @@ def _tables(path: Path, index: int, height: float) -> list[Table]:
             rows = [row for row in rows if any(row)]
             if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                 x0, top, x1, bottom = table.bbox
-                found.append(Table(rows=rows, top=top, bottom=bottom))
+                found.append(Table(rows=rows, top=top, bottom=bottom, x0=x0, x1=x1))
         return found
+
+
+# --- viewing: a page as an image, and where a passage sits on it ---------------
+
+VIEW_SCALE = 1.5  # 108 dpi: readable on screen, small enough to send quickly
+OUTLINE_WORDS = 6
+
+
+def render_page_png(path: Path, page_number: int, scale: float = VIEW_SCALE) -> bytes:
+    """Render one page (1-based) to PNG bytes."""
+    import io
+
+    with open_pdf(path) as doc:
+        if not 1 <= page_number <= len(doc):
+            raise PdfError(FailureReason.NO_PAGES, f"page {page_number} is not in the document")
+        page = doc[page_number - 1]
+        try:
+            image = page.render(scale=scale).to_pil()
+        finally:
+            page.close()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def passage_boxes(path: Path, page_number: int, text: str, starts_here: bool, ends_here: bool) -> list[tuple[float, float, float, float]]:
+    """Line boxes, as fractions of the page (x0, top, x1, bottom), covering a passage's text on a page.
+
+    The passage is found by its first and last few words in pdfplumber's
+    characters, which follow reading order; every character between them is
+    grouped into lines. A page without characters (a scan) gives no boxes.
+    """
+    import re
+
+    import pdfplumber
+
+    words = text.split()
+    with pdfplumber.open(str(path), pages=[page_number]) as pdf:
+        page = pdf.pages[0]
+        chars = [c for c in page.chars if c["text"].strip()]
+        if not chars or not words:
+            return []
+        squeeze = lambda ws: re.sub(r"[\W_]+", "", "".join(ws)).lower()  # noqa: E731  (spacing and hyphens vary)
+        flat = squeeze(c["text"] for c in chars)
+        index = _char_index(chars)
+        first = flat.find(squeeze(words[:OUTLINE_WORDS])) if starts_here else 0
+        last_key = squeeze(words[-OUTLINE_WORDS:])
+        last = flat.find(last_key, max(first, 0)) if ends_here else len(flat) - len(last_key)
+        if first < 0 or last < 0:
+            return []
+        start, end = index[first], index[min(len(index) - 1, last + len(last_key) - 1)]
+        lines: dict[int, list[dict]] = {}
+        for char in chars[start : end + 1]:
+            lines.setdefault(round(char["top"] / 3), []).append(char)
+        width, height = float(page.width), float(page.height)
+        return [
+            (min(c["x0"] for c in line) / width, min(c["top"] for c in line) / height,
+             max(c["x1"] for c in line) / width, max(c["bottom"] for c in line) / height)
+            for line in lines.values()
+        ]
+
+
+def _char_index(chars: list[dict]) -> list[int]:
+    """Map each position of the squeezed page text back to its character."""
+    import re
+
+    index = []
+    for i, char in enumerate(chars):
+        if not re.fullmatch(r"[\W_]+", char["text"]):
+            index.extend([i] * len(char["text"]))
+    return index
