@@ -325,6 +325,39 @@ class Catalogue:
                 entry["documents"] = r["documents"]
         return counts
 
+    def document_theme_counts(self, doc_id: str) -> dict[str, int]:
+        """Passages of one document that show each theme, most first."""
+        rows = self.db.execute(
+            "SELECT t.theme_id, COUNT(*) FROM passage_themes t JOIN passages p USING (passage_id) "
+            "WHERE p.doc_id = ? AND t.kind = 'shows' GROUP BY t.theme_id ORDER BY COUNT(*) DESC, t.theme_id",
+            (doc_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def document_entities(self, doc_id: str, labels: tuple[str, ...] = ("AGENCY", "ROLE")) -> dict[str, dict[str, int]]:
+        """How often each agency and role is named in a document, by label then canonical name."""
+        marks = ",".join("?" * len(labels))
+        rows = self.db.execute(
+            f"SELECT e.label, COALESCE(e.canonical, e.text), COUNT(*) FROM entities e JOIN passages p USING (passage_id) "
+            f"WHERE p.doc_id = ? AND e.label IN ({marks}) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+            (doc_id, *labels),
+        )
+        found: dict[str, dict[str, int]] = {label: {} for label in labels}
+        for label, name, count in rows:
+            found[label][name] = count
+        return found
+
+    def strongest_passages(self, theme_id: str, per_document: int, limit: int) -> list[tuple[str, float]]:
+        """The highest-scoring passages that show a theme, at most `per_document` from each report."""
+        rows = self.db.execute(
+            "SELECT passage_id, score FROM ("
+            " SELECT t.passage_id, t.score, ROW_NUMBER() OVER (PARTITION BY p.doc_id ORDER BY t.score DESC) AS n"
+            " FROM passage_themes t JOIN passages p USING (passage_id) WHERE t.theme_id = ? AND t.kind = 'shows')"
+            " WHERE n <= ? ORDER BY score DESC, passage_id LIMIT ?",
+            (theme_id, per_document, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def meta_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from kb.catalogue import Catalogue
 from kb.embedding import Embedder
@@ -85,6 +86,41 @@ class KnowledgeBase:
 
     def theme_counts(self) -> dict[str, dict[str, int]]:
         return self.catalogue.theme_counts()
+
+    def document_themes(self, doc_id: str) -> dict[str, int]:
+        return self.catalogue.document_theme_counts(doc_id)
+
+    def document_agencies(self, doc_id: str) -> dict[str, dict[str, int]]:
+        return self.catalogue.document_entities(doc_id)
+
+    def theme_evidence(self, theme_id: str, per_document: int = 2, limit: int = 12) -> list[Passage]:
+        """A theme's strongest passages across reports, so that no single report dominates."""
+        ranked = self.catalogue.strongest_passages(theme_id, per_document, limit)
+        found = self.catalogue.passages_by_id(pid for pid, _ in ranked)
+        return [found[pid] for pid, _ in ranked if pid in found]
+
+    def passage(self, passage_id: str) -> Passage | None:
+        return self.catalogue.passages_by_id([passage_id]).get(passage_id)
+
+    def page_image(self, doc_id: str, page: int, outline: list | None = None) -> bytes:
+        """A page of a stored document as PNG, with boxes (fractions of the page) outlined."""
+        from kb.pdf import render_page_png
+
+        return render_page_png(self._source(doc_id), page, outline=outline or [])
+
+    def passage_outline(self, passage: Passage, page: int) -> list[tuple[float, float, float, float]]:
+        """Where a passage sits on one of its pages, as boxes in fractions of the page."""
+        from kb.pdf import passage_boxes
+
+        return passage_boxes(self._source(passage.doc_id), page, passage.text,
+                             starts_here=page == passage.page_start, ends_here=page == passage.page_end)
+
+    def _source(self, doc_id: str) -> Path:
+        """The first of a document's paths that still holds its file."""
+        for path in self.catalogue.paths_of(doc_id):
+            if Path(path).is_file():
+                return Path(path)
+        raise FileNotFoundError(f"the file of document {doc_id} is no longer at any path it was ingested from")
 
     # --- themes --------------------------------------------------------------
 

@@ -209,11 +209,17 @@ def _tables(path: Path, index: int, height: float) -> list[Table]:
 
 VIEW_SCALE = 1.5  # 108 dpi: readable on screen, small enough to send quickly
 OUTLINE_WORDS = 6
+OUTLINE_COLOUR = (212, 53, 28)  # GOV.UK red: visible on white and on scans
 
 
-def render_page_png(path: Path, page_number: int, scale: float = VIEW_SCALE) -> bytes:
-    """Render one page (1-based) to PNG bytes."""
+def render_page_png(path: Path, page_number: int, scale: float = VIEW_SCALE, outline: list | None = None) -> bytes:
+    """Render one page (1-based) to PNG bytes, outlining boxes given as fractions of the page.
+
+    The outline is drawn into the image so that it shows without scripts or styles.
+    """
     import io
+
+    from PIL import ImageDraw
 
     with open_pdf(path) as doc:
         if not 1 <= page_number <= len(doc):
@@ -223,6 +229,14 @@ def render_page_png(path: Path, page_number: int, scale: float = VIEW_SCALE) -> 
             image = page.render(scale=scale).to_pil()
         finally:
             page.close()
+    if outline:
+        draw = ImageDraw.Draw(image)
+        width, height = image.size
+        for x0, top, x1, bottom in outline:
+            draw.rectangle(
+                [x0 * width - 4, top * height - 3, x1 * width + 4, bottom * height + 3],
+                outline=OUTLINE_COLOUR, width=3,
+            )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

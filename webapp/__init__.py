@@ -1,20 +1,41 @@
-"""The scrkb web app: a thin Flask layer over kb's KnowledgeBase."""
+"""The scrkb web app: a thin Flask layer over kb's KnowledgeBase.
+
+Views parse the request, call kb, and render; no search, tagging or counting
+happens here. Every page works without JavaScript and loads nothing from
+outside the app.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask
 
 from kb import KnowledgeBase
+from webapp import errors, filters
+from webapp.views import documents, home, search, themes
+
+# Only this app's own files: no CDN, no remote font, no inline script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False)
     app.config.update(test_config or {})
     app.extensions["scrkb"] = kb or KnowledgeBase()
+    filters.register(app)
+    errors.register(app)
+    for blueprint in (home.bp, search.bp, documents.bp, themes.bp):
+        app.register_blueprint(blueprint)
 
-    @app.get("/")
-    def home():
-        store = app.extensions["scrkb"]
-        return render_template("home.html", stats=store.stats(), documents=store.documents()[:20])
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
     return app

@@ -1,0 +1,43 @@
+"""Errors as data: one error type with a status; JSON under /api/, a page everywhere else."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.filters import FilterError
+
+
+class AppError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def not_found(what: str) -> AppError:
+    return AppError(404, f"{what} was not found.")
+
+
+def register(app: Flask) -> None:
+    def respond(status: int, message: str):
+        if request.path.startswith("/api/"):
+            return jsonify({"error": {"status": status, "message": message}}), status
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError):
+        return respond(exc.status, exc.message)
+
+    @app.errorhandler(FilterError)
+    def filter_error(exc: FilterError):
+        return respond(400, f"That filter cannot be used: {exc}.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return respond(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # never a stack trace in a page
+        app.logger.exception("unhandled error on %s", request.path)
+        return respond(500, "Something went wrong on our side. The error has been logged.")

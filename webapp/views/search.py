@@ -1,0 +1,35 @@
+"""Search results with filters and facets, and "more like this"."""
+
+from flask import Blueprint, render_template, request
+
+from kb.sections import section_kinds
+from webapp import params
+from webapp.errors import not_found
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/search")
+def results():
+    kb = params.store()
+    query, mode, filters = params.query_text(), params.mode(), params.search_filters()
+    page = params.integer("page", 1, low=1, high=params.MAX_PAGE)
+    result = None
+    if query:
+        result = kb.search(query, k=params.PAGE_SIZE, mode=mode, filters=filters,
+                           offset=(page - 1) * params.PAGE_SIZE, facets=True)
+    return render_template(
+        "search.html", query=query, mode=mode, filters=filters, result=result, page=page,
+        page_size=params.PAGE_SIZE, taxonomy=kb.tagger.taxonomy, args=request.args,
+        sections=sorted(section_kinds()),
+    )
+
+
+@bp.get("/passages/<passage_id>/similar")
+def similar(passage_id: str):
+    kb = params.store()
+    passage = kb.passage(passage_id)
+    if passage is None:
+        raise not_found("That passage")
+    return render_template("similar.html", passage=passage, document=kb.document(passage.doc_id),
+                           hits=kb.similar(passage_id, k=10), taxonomy=kb.tagger.taxonomy)
