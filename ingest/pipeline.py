@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ingest.chunk import chunk_blocks
 from ingest.describe import describe_document
-from ingest.extract import extract_pdf, file_sha256
+from ingest.extract import file_sha256
+from ingest.isolation import Limits, ParseWorker
 from ingest.layout import page_blocks
 from kb import KnowledgeBase
 from kb.models import Document, Failure, FailureReason, IngestReport
@@ -19,6 +20,11 @@ from kb.pdf import PdfError, looks_like_pdf
 
 # `scrkb fetch` downloads into NAME.pdf.part and renames when complete.
 PARTIAL_SUFFIX = ".part"
+# Failures that depend on a limit setting, not only on the file: tried again on
+# every run, so that raising the limit takes effect without touching the file.
+LIMIT_REASONS = frozenset({
+    FailureReason.TOO_LARGE, FailureReason.TOO_MANY_PAGES, FailureReason.TIMEOUT, FailureReason.OUT_OF_MEMORY,
+})
 
 
 @dataclass
@@ -29,6 +35,7 @@ class FileOutcome:
     passages: int = 0
     failure: Failure | None = None
     needs_ocr: list[int] = field(default_factory=list)  # pages stored without text
+    redacted_pages: list[int] = field(default_factory=list)  # pages with text under dark boxes
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -51,28 +58,56 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files and folders; one bad file is reported and never stops the others."""
     started = time.perf_counter()
-    report = IngestReport()
-    for path in discover(paths):
-        outcome = ingest_file(kb, path)
-        if outcome.status == "failed":
-            report.failed.append(outcome.failure)
-        else:
-            setattr(report, outcome.status, getattr(report, outcome.status) + 1)
-        report.pages_processed += outcome.pages
-        if outcome.needs_ocr:
-            report.needs_ocr[outcome.path] = outcome.needs_ocr
-        if on_file:
-            on_file(outcome)
+    report = IngestReport(resumed=resume_interrupted(kb))
+    with ParseWorker(Limits.from_settings(kb.settings)) as worker:
+        for path in discover(paths):
+            outcome = ingest_file(kb, path, worker)
+            if outcome.status == "failed":
+                report.failed.append(outcome.failure)
+            else:
+                setattr(report, outcome.status, getattr(report, outcome.status) + 1)
+            report.pages_processed += outcome.pages
+            if outcome.needs_ocr:
+                report.needs_ocr[outcome.path] = outcome.needs_ocr
+            if outcome.redacted_pages:
+                report.possible_failed_redaction[outcome.path] = outcome.redacted_pages
+            if on_file:
+                on_file(outcome)
     stats = kb.stats()
     report.documents, report.pages, report.passages = stats["documents"], stats["pages"], stats["passages"]
     report.seconds = time.perf_counter() - started
     return report
 
 
-def ingest_file(kb: KnowledgeBase, path: Path) -> FileOutcome:
+def resume_interrupted(kb: KnowledgeBase) -> int:
+    """Finish what a killed run left: documents stored without their vectors. Returns how many.
+
+    A document is pending from its commit until its vectors are in the index, so
+    a pending one means the last run stopped in between, possibly before it
+    removed the vectors of the document it replaced: repair the whole index then.
+    """
+    if not kb.catalogue.documents_missing_vectors():
+        return 0
+    return kb.reindex()["documents_reindexed"]
+
+
+def ingest_file(kb: KnowledgeBase, path: Path, worker: ParseWorker | None = None) -> FileOutcome:
+    """Ingest one file, parsing it in `worker` (or in a worker of its own)."""
+    if worker is None:
+        with ParseWorker(Limits.from_settings(kb.settings)) as own:
+            return ingest_file(kb, path, own)
     name = str(path)
     if not path.exists():
         return _failed(kb, name, None, FailureReason.UNREADABLE, "no such file")
+    if not path.is_file():  # a device or a pipe (/dev/zero) would be hashed for ever
+        return _failed(kb, name, None, FailureReason.UNREADABLE, "not a regular file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _failed(kb, name, None, FailureReason.UNREADABLE, exc.strerror or str(exc))
+    limit = kb.settings.max_file_mb
+    if size > limit * 2**20:  # neither hashed nor parsed
+        return _failed(kb, name, None, FailureReason.TOO_LARGE, f"{size / 2**20:.0f} MB, over the limit of {limit} MB (SCRKB_MAX_FILE_MB)")
     try:
         sha = file_sha256(path)
     except OSError as exc:
@@ -91,9 +126,9 @@ def ingest_file(kb: KnowledgeBase, path: Path) -> FileOutcome:
         stored = next(f for f in kb.failures() if f["path"] == name)
         return FileOutcome(name, "failed", failure=Failure(name, FailureReason(stored["reason"]), stored["detail"]))
     try:
-        extracted = extract_pdf(path, sha)
+        extracted = worker.extract(path, sha)
     except PdfError as exc:
-        return _failed(kb, name, sha, exc.reason, exc.detail)
+        return _failed(kb, name, None if exc.reason in LIMIT_REASONS else sha, exc.reason, exc.detail)
     return _store(kb, path, extracted, prior)
 
 
@@ -116,6 +151,7 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     document = Document(
         doc_id=doc_id, sha256=extracted.sha256, source_path=str(path), size=extracted.size,
         page_count=extracted.page_count, meta=meta, pdf_metadata=extracted.pdf_metadata,
+        redacted_pages=extracted.redacted_pages,
     )
     page_texts = ["\n".join(line.text for line in page.lines) for page in extracted.pages]
     old = prior[0] if prior else None
@@ -128,7 +164,10 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     _drop_if_gone(kb, old, old_ids)
     kb.index_document(doc_id)
     missing = [p.number for p in extracted.pages if p.method == "needs OCR"]
-    return FileOutcome(str(path), "replaced" if old else "ingested", extracted.page_count, len(passages), needs_ocr=missing)
+    return FileOutcome(
+        str(path), "replaced" if old else "ingested", extracted.page_count, len(passages),
+        needs_ocr=missing, redacted_pages=extracted.redacted_pages,
+    )
 
 
 def _drop_if_gone(kb: KnowledgeBase, old: str | None, old_ids: list[str]) -> None:

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS documents (
     catalogue_id TEXT, url TEXT, publisher TEXT, author TEXT, meta_source TEXT,
     pdf_metadata TEXT NOT NULL DEFAULT '{}',
     vectors_done INTEGER NOT NULL DEFAULT 0,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    redacted_pages TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS paths (
     path TEXT PRIMARY KEY,
@@ -108,6 +109,26 @@ END;
 CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
     INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
 END;
+-- learning packs (kb/packs.py): a pack item names a passage by id, with no foreign key,
+-- because re-ingesting a changed report replaces its passages and must neither fail
+-- nor silently empty a trainer's pack.
+CREATE TABLE IF NOT EXISTS packs (
+    pack_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    introduction TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pack_items (
+    item_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pack_id INTEGER NOT NULL REFERENCES packs(pack_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    passage_id TEXT NOT NULL,
+    heading TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    UNIQUE (pack_id, passage_id)
+);
+CREATE INDEX IF NOT EXISTS pack_items_order ON pack_items(pack_id, position);
 """
 META_FIELDS = {
     "title": "title", "review_type": "review_type", "case": "case_name", "area": "area",
@@ -130,6 +151,16 @@ class Catalogue:
         self._local = threading.local()
         self.db.executescript(SCHEMA)  # idempotent, and commits on its own
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._add_redacted_pages_column()
+
+    def _add_redacted_pages_column(self) -> None:
+        """Give a store made before the failed-redaction check its column."""
+        if "redacted_pages" in {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}:
+            return
+        try:
+            self.db.execute("ALTER TABLE documents ADD COLUMN redacted_pages TEXT NOT NULL DEFAULT '[]'")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -192,11 +223,11 @@ class Catalogue:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
             db.execute(
                 f"INSERT INTO documents (doc_id, sha256, source_path, size, page_count, pdf_metadata, "
-                f"ingested_at, {', '.join(meta)}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(meta))})",
+                f"ingested_at, redacted_pages, {', '.join(meta)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(meta))})",
                 (
                     document.doc_id, document.sha256, document.source_path, document.size,
                     document.page_count, json.dumps(document.pdf_metadata, sort_keys=True), _now(),
-                    *meta.values(),
+                    json.dumps(document.redacted_pages), *meta.values(),
                 ),
             )
             db.execute("INSERT OR REPLACE INTO paths VALUES (?, ?)", (document.source_path, document.doc_id))
@@ -553,6 +584,226 @@ class Catalogue:
             "failures": one("SELECT COUNT(*) FROM failures"),
         }
 
+    # --- analytics: research counts, evidence and chronologies ---------------------
+    # Read-only queries for kb/analytics.py, kb/chronology.py and kb/exports.py.
+    # Every result is ordered explicitly, so the same store always exports the same file.
+
+    def analytics_documents(self) -> list[dict]:
+        """Each document's descriptive fields and its passage count, in doc_id order."""
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.title, d.case_name, d.review_type, d.nation, d.area, d.year_published, "
+            "d.year_of_incident, (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.doc_id) AS passages "
+            "FROM documents d ORDER BY d.doc_id"
+        )
+        return [dict(r) for r in rows]
+
+    def analytics_theme_passages(self, kinds: tuple[str, ...], min_score: float) -> list[tuple[str, str, str]]:
+        """(doc_id, passage_id, theme_id) for every tag of these kinds scoring at least `min_score`."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT p.doc_id, t.passage_id, t.theme_id FROM passage_themes t JOIN passages p USING (passage_id) "
+            f"WHERE t.kind IN ({marks}) AND t.score >= ? ORDER BY p.doc_id, p.seq, t.theme_id",
+            (*kinds, min_score),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def analytics_evidence(
+        self, theme_id: str | None, kinds: tuple[str, ...], min_score: float, doc_ids: tuple[str, ...] | None = None
+    ) -> list[dict]:
+        """The passage, document and tag behind each counted (passage, theme): one theme or all."""
+        clauses = [f"t.kind IN ({','.join('?' * len(kinds))})", "t.score >= ?"]
+        params: list = [*kinds, min_score]
+        if theme_id is not None:
+            clauses.append("t.theme_id = ?")
+            params.append(theme_id)
+        if doc_ids is not None:
+            clauses.append(f"p.doc_id IN ({','.join('?' * len(doc_ids))})")
+            params.extend(doc_ids)
+        rows = self.db.execute(
+            "SELECT p.passage_id, p.doc_id, p.seq, p.page_start, p.page_end, p.section, p.section_kind, p.text, "
+            "d.title, d.case_name, d.year_published, t.theme_id, t.kind, t.score, t.evidence, t.taxonomy_version "
+            "FROM passage_themes t JOIN passages p USING (passage_id) JOIN documents d ON d.doc_id = p.doc_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY p.doc_id, p.seq, t.theme_id",
+            params,
+        )
+        found = []
+        for r in rows:
+            row = dict(r)
+            row["evidence"] = [(a, b) for a, b in json.loads(r["evidence"])]
+            found.append(row)
+        return found
+
+    def analytics_state(self) -> dict:
+        """What identifies the store's content: its documents, latest ingest, generation and taxonomy versions."""
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "doc_ids": [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")],
+            "passages": one("SELECT COUNT(*) FROM passages"),
+            "last_ingested_at": one("SELECT MAX(ingested_at) FROM documents"),
+            "generation": self.generation(),
+            "taxonomy_versions": [
+                r[0] for r in self.db.execute("SELECT DISTINCT taxonomy_version FROM passage_themes ORDER BY 1")
+            ],
+        }
+
+    # === learning packs (kb/packs.py) and cases compared side by side ==========
+    # Positions are 0-based and kept contiguous: every change renumbers the pack's
+    # items in one transaction, so two forms submitted at once cannot leave a gap.
+
+    def create_pack(self, title: str, introduction: str) -> int:
+        now = _now()
+        cursor = self.db.execute(
+            "INSERT INTO packs (title, introduction, created, updated) VALUES (?, ?, ?, ?)",
+            (title, introduction, now, now),
+        )
+        return int(cursor.lastrowid)
+
+    def update_pack(self, pack_id: int, title: str | None = None, introduction: str | None = None) -> bool:
+        """Change a pack's title and/or introduction; False when there is no such pack."""
+        cursor = self.db.execute(
+            "UPDATE packs SET title = COALESCE(?, title), introduction = COALESCE(?, introduction), updated = ? "
+            "WHERE pack_id = ?",
+            (title, introduction, _now(), pack_id),
+        )
+        return cursor.rowcount > 0
+
+    def delete_pack(self, pack_id: int) -> bool:
+        return self.db.execute("DELETE FROM packs WHERE pack_id = ?", (pack_id,)).rowcount > 0
+
+    def pack_row(self, pack_id: int) -> dict | None:
+        row = self.db.execute(
+            "SELECT k.*, (SELECT COUNT(*) FROM pack_items i WHERE i.pack_id = k.pack_id) AS item_count "
+            "FROM packs k WHERE k.pack_id = ?", (pack_id,)
+        ).fetchone()
+        return dict(row) if row else None
+
+    def pack_rows(self) -> list[dict]:
+        """Every pack with its number of items, the most recently changed first."""
+        rows = self.db.execute(
+            "SELECT k.*, (SELECT COUNT(*) FROM pack_items i WHERE i.pack_id = k.pack_id) AS item_count "
+            "FROM packs k ORDER BY k.updated DESC, k.pack_id DESC"
+        )
+        return [dict(r) for r in rows]
+
+    def pack_item_rows(self, pack_id: int) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT * FROM pack_items WHERE pack_id = ? ORDER BY position, item_id", (pack_id,)
+        )
+        return [dict(r) for r in rows]
+
+    def packs_holding(self, passage_id: str) -> list[int]:
+        rows = self.db.execute("SELECT pack_id FROM pack_items WHERE passage_id = ? ORDER BY pack_id", (passage_id,))
+        return [r[0] for r in rows]
+
+    def add_pack_item(self, pack_id: int, passage_id: str, heading: str, note: str) -> int | None:
+        """Append a passage to a pack and return its item id; a passage already there keeps its item."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM packs WHERE pack_id = ?", (pack_id,)).fetchone() is None:
+                return None
+            row = db.execute(
+                "SELECT item_id FROM pack_items WHERE pack_id = ? AND passage_id = ?", (pack_id, passage_id)
+            ).fetchone()
+            if row:
+                return int(row[0])
+            cursor = db.execute(
+                "INSERT INTO pack_items (pack_id, position, passage_id, heading, note) VALUES "
+                "(?, (SELECT COUNT(*) FROM pack_items WHERE pack_id = ?), ?, ?, ?)",
+                (pack_id, pack_id, passage_id, heading, note),
+            )
+            self._touch_pack(db, pack_id)
+            return int(cursor.lastrowid)
+
+    def update_pack_item(self, pack_id: int, item_id: int, heading: str | None, note: str | None) -> bool:
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE pack_items SET heading = COALESCE(?, heading), note = COALESCE(?, note) "
+                "WHERE pack_id = ? AND item_id = ?",
+                (heading, note, pack_id, item_id),
+            ).rowcount
+            if changed:
+                self._touch_pack(db, pack_id)
+            return changed > 0
+
+    def remove_pack_item(self, pack_id: int, item_id: int) -> bool:
+        with self.transaction() as db:
+            ids = self._pack_order(db, pack_id)
+            if item_id not in ids:
+                return False
+            db.execute("DELETE FROM pack_items WHERE item_id = ?", (item_id,))
+            ids.remove(item_id)
+            self._renumber(db, pack_id, ids)
+            return True
+
+    def move_pack_item(self, pack_id: int, item_id: int, position: int) -> bool:
+        """Put an item at a 0-based position (clamped to the pack); the others keep their order."""
+        with self.transaction() as db:
+            ids = self._pack_order(db, pack_id)
+            if item_id not in ids:
+                return False
+            ids.remove(item_id)
+            ids.insert(max(0, min(position, len(ids))), item_id)
+            self._renumber(db, pack_id, ids)
+            return True
+
+    @staticmethod
+    def _pack_order(db: sqlite3.Connection, pack_id: int) -> list[int]:
+        rows = db.execute("SELECT item_id FROM pack_items WHERE pack_id = ? ORDER BY position, item_id", (pack_id,))
+        return [r[0] for r in rows]
+
+    def _renumber(self, db: sqlite3.Connection, pack_id: int, ids: list[int]) -> None:
+        db.executemany("UPDATE pack_items SET position = ? WHERE item_id = ?", [(n, i) for n, i in enumerate(ids)])
+        self._touch_pack(db, pack_id)
+
+    @staticmethod
+    def _touch_pack(db: sqlite3.Connection, pack_id: int) -> None:
+        db.execute("UPDATE packs SET updated = ? WHERE pack_id = ?", (_now(), pack_id))
+
+    def case_names(self) -> dict[str, int]:
+        """Each case named by a document, with its number of reports, in name order."""
+        rows = self.db.execute(
+            "SELECT case_name, COUNT(*) FROM documents WHERE case_name IS NOT NULL AND case_name != '' "
+            "GROUP BY case_name ORDER BY case_name COLLATE NOCASE"
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def case_documents(self, case: str) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT * FROM documents WHERE case_name = ? ORDER BY year_published, title, doc_id", (case,)
+        ).fetchall()
+        return [_document(r) for r in rows]
+
+    def case_theme_counts(self, case: str) -> dict[str, int]:
+        """Passages of a case's reports that show each theme, most first."""
+        rows = self.db.execute(
+            "SELECT t.theme_id, COUNT(*) FROM passage_themes t JOIN passages p USING (passage_id) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE d.case_name = ? AND t.kind = 'shows' "
+            "GROUP BY t.theme_id ORDER BY COUNT(*) DESC, t.theme_id",
+            (case,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def case_entities(self, case: str, label: str = "AGENCY") -> dict[str, int]:
+        """How often each agency (or other label) is named in a case's reports, most first."""
+        rows = self.db.execute(
+            "SELECT COALESCE(e.canonical, e.text), COUNT(*) FROM entities e JOIN passages p USING (passage_id) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE d.case_name = ? AND e.label = ? "
+            "GROUP BY 1 ORDER BY 2 DESC, 1",
+            (case, label),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def strongest_in_case(self, theme_id: str, case: str, limit: int) -> list[tuple[str, float]]:
+        """A case's highest-scoring passages that show a theme."""
+        rows = self.db.execute(
+            "SELECT t.passage_id, t.score FROM passage_themes t JOIN passages p USING (passage_id) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE t.theme_id = ? AND t.kind = 'shows' AND d.case_name = ? "
+            "ORDER BY t.score DESC, t.passage_id LIMIT ?",
+            (theme_id, case, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # === end of learning packs and cases compared ===============================
+
 
 def quantise(vector: np.ndarray) -> bytes:
     """Store a unit vector as int8: a quarter of the space, cosine error under 0.01."""
@@ -573,6 +824,7 @@ def _document(row: sqlite3.Row) -> Document:
     return Document(
         doc_id=row["doc_id"], sha256=row["sha256"], source_path=row["source_path"], size=row["size"],
         page_count=row["page_count"], meta=meta, pdf_metadata=json.loads(row["pdf_metadata"]),
+        redacted_pages=json.loads(row["redacted_pages"]),
     )
 
 

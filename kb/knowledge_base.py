@@ -8,6 +8,7 @@ from pathlib import Path
 from kb.catalogue import Catalogue
 from kb.embedding import Embedder
 from kb.models import Document, Hit, Passage
+from kb.packs import Packs
 from kb.report_catalogue import ReportCatalogue
 from kb.filters import SearchFilters
 from kb.search import Searcher, SearchResult
@@ -52,6 +53,11 @@ class KnowledgeBase:
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self.catalogue, self.vectors, self.embedder, self.vocabulary, self.tagger.taxonomy.ids)
+
+    def warm_up(self) -> None:
+        """Load the models and the vector matrix now, so the first request is not the slow one."""
+        self.search("warm up", k=1)
+        _ = self.tagger.classifier
 
     # --- reading -------------------------------------------------------------
 
@@ -183,3 +189,30 @@ class KnowledgeBase:
         for doc_id in docs:
             self.index_document(doc_id)
         return {"removed": len(report["orphan_vectors"]), "documents_reindexed": len(docs)}
+
+    # --- learning packs and cases compared side by side ----------------------
+
+    @cached_property
+    def packs(self) -> Packs:
+        """Trainers' learning packs, stored in the catalogue."""
+        return Packs(self.catalogue)
+
+    def cases(self) -> dict[str, int]:
+        """Every case the stored reports name, with its number of reports."""
+        return self.catalogue.case_names()
+
+    def case_documents(self, case: str) -> list[Document]:
+        return self.catalogue.case_documents(case)
+
+    def case_themes(self, case: str) -> dict[str, int]:
+        """Passages of a case's reports that show each theme, most first."""
+        return self.catalogue.case_theme_counts(case)
+
+    def case_agencies(self, case: str) -> dict[str, int]:
+        return self.catalogue.case_entities(case, "AGENCY")
+
+    def case_theme_evidence(self, theme_id: str, case: str, limit: int = 1) -> list[Passage]:
+        """A theme's strongest passages within one case's reports."""
+        ranked = self.catalogue.strongest_in_case(theme_id, case, limit)
+        found = self.catalogue.passages_by_id(pid for pid, _ in ranked)
+        return [found[pid] for pid, _ in ranked if pid in found]

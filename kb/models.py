@@ -38,6 +38,7 @@ class Page:
     lines: list[Line] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     method: str = "text"  # "text" (text layer) or "ocr"
+    hidden_chars: int = 0  # characters of the text layer left out because a dark box covers them
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ExtractedDocument:
     page_count: int
     pages: list[Page]
     pdf_metadata: dict[str, str] = field(default_factory=dict)
+    redacted_pages: list[int] = field(default_factory=list)  # pages with text under dark boxes: a possible failed redaction
 
 
 @dataclass
@@ -137,6 +139,7 @@ class Document:
     page_count: int
     meta: DocumentMeta
     pdf_metadata: dict[str, str] = field(default_factory=dict)
+    redacted_pages: list[int] = field(default_factory=list)  # possible failed redaction on these pages
 
 
 @dataclass
@@ -175,6 +178,9 @@ class FailureReason(str, Enum):
     TOO_LARGE = "too large"
     TIMEOUT = "timeout"
     UNREADABLE = "unreadable"
+    TOO_MANY_PAGES = "too many pages"
+    OUT_OF_MEMORY = "out of memory"
+    CRASHED = "crashed"
 
 
 @dataclass
@@ -200,6 +206,8 @@ class IngestReport:
     seconds: float = 0.0
     pages_processed: int = 0
     needs_ocr: dict[str, list[int]] = field(default_factory=dict)  # path -> pages stored without text
+    possible_failed_redaction: dict[str, list[int]] = field(default_factory=dict)  # path -> pages with covered text
+    resumed: int = 0  # documents an interrupted run had stored without their vectors, indexed first
 
     def as_json(self) -> dict:
         return {
@@ -213,6 +221,10 @@ class IngestReport:
             "pages": self.pages,
             "passages": self.passages,
             "needs_ocr": [{"path": path, "pages": pages} for path, pages in self.needs_ocr.items()],
+            "possible_failed_redaction": [
+                {"path": path, "pages": pages} for path, pages in self.possible_failed_redaction.items()
+            ],
+            "resumed": self.resumed,
             "seconds": round(self.seconds, 2),
             "pages_processed": self.pages_processed,
         }

@@ -23,6 +23,10 @@ class Settings:
     embed_batch_size: int = 32
     host: str = "127.0.0.1"
     port: int = 5000
+    parse_timeout: float = 120.0
+    parse_memory_mb: int = 1536
+    max_file_mb: int = 512
+    max_pages: int = 2000
 
     @property
     def catalogue_db(self) -> Path:
@@ -58,6 +62,12 @@ HELP = {
     "embed_batch_size": "Passages per batch when embedding.",
     "host": "Address `scrkb serve` binds to.",
     "port": "Port `scrkb serve` listens on.",
+    "parse_timeout": "Seconds that opening a PDF, or reading any one of its pages (OCR included), may take "
+    "before the file fails with `timeout`. Per page, so a long report is not cut short.",
+    "parse_memory_mb": "Address space, in MB, of the child process that parses PDFs; a file that needs "
+    "more (a compression bomb) fails with `out of memory`.",
+    "max_file_mb": "Files larger than this many MB fail with `too large` without being read.",
+    "max_pages": "PDFs with more pages than this fail with `too many pages`.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 
@@ -69,6 +79,8 @@ def _coerce(kind, raw, env: str):
             return Path(raw).expanduser()
         if kind.startswith("int"):
             return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
         return str(raw)
     except ValueError as exc:
         raise ValueError(f"{env}={raw!r} is not a valid {kind}") from exc

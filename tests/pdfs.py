@@ -251,3 +251,227 @@ def character_error_rate(reference: str, hypothesis: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (rc != hc)))
         previous = current
     return previous[-1] / max(1, len(ref))
+
+
+# --- hostile and broken files, built on the fly ------------------------------------
+
+
+def raw_pdf(path: Path, objects: list[bytes]) -> Path:
+    """Write numbered objects (1 is the catalogue) with a correct cross-reference table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def _one_page(content: bytes, extra: bytes = b"", filters: bytes = b"") -> list[bytes]:
+    """Objects 1-5 of a one-page PDF: catalogue, pages, page, content stream, Helvetica."""
+    return [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R" + extra + b" >>",
+        b"<< /Length %d%s >>\nstream\n" % (len(content), filters) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+
+
+TEXT_LINE = b"BT /F1 12 Tf 72 760 Td (1.1 The health visitor recorded the visit and shared it with the GP.) Tj ET\n"
+
+
+def png_named_pdf(path: Path) -> Path:
+    """A real PNG image under a .pdf name."""
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(path, format="PNG")
+    return path
+
+
+def broken_xref(source: Path, path: Path) -> Path:
+    """Move every offset in the cross-reference table 37 bytes past its object (pdfium rebuilds it)."""
+    import re
+
+    data = source.read_bytes()
+    start = data.rindex(b"\nxref\n")
+    table = re.sub(rb"(\d{10}) (\d{5}) n", lambda m: b"%010d %s n" % (int(m.group(1)) + 37, m.group(2)), data[start:])
+    path.write_bytes(data[:start] + table)
+    return path
+
+
+def deeply_nested(path: Path, depth: int = 100_000) -> Path:
+    """A page whose dictionary holds an array nested `depth` deep, beside ordinary text."""
+    return raw_pdf(path, _one_page(TEXT_LINE, extra=b" /Deep " + b"[" * depth + b"]" * depth))
+
+
+def deep_page_tree(path: Path, depth: int = 100_000) -> Path:
+    """A page tree of `depth` nested /Pages nodes (/Kids inside /Kids) above its one page."""
+    objects = [b"<< /Type /Catalog /Pages 3 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for level in range(depth):
+        number = 3 + level
+        parent = b" /Parent %d 0 R" % (number - 1) if level else b""
+        objects.append(b"<< /Type /Pages /Kids [%d 0 R] /Count 1%s >>" % (number + 1, parent))
+    page = 3 + depth
+    objects.append(
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 2 0 R >> >> "
+        b"/Contents %d 0 R >>" % (page - 1, page + 1)
+    )
+    objects.append(b"<< /Length %d >>\nstream\n" % len(TEXT_LINE) + TEXT_LINE + b"\nendstream")
+    return raw_pdf(path, objects)
+
+
+def compression_bomb(path: Path, gigabytes: float = 4) -> Path:
+    """A page whose content stream, Flate-compressed twice, inflates to `gigabytes` of spaces.
+
+    Made without ever holding the inflated stream: after a full flush, deflate
+    turns each identical block of input into identical bytes, so one compressed
+    block is repeated, and the Adler-32 checksum of the whole is worked out.
+    """
+    import struct
+    import zlib
+
+    block = 1 << 24
+    blocks = int(gigabytes * (1 << 30)) // block
+    deflate = zlib.compressobj(9)
+    head = deflate.compress(TEXT_LINE) + deflate.flush(zlib.Z_FULL_FLUSH)
+    body = deflate.compress(b" " * block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    tail = deflate.flush(zlib.Z_FINISH)[:-4]  # the empty last block, without its checksum
+    adler = zlib.adler32(TEXT_LINE)
+    low, high, n = adler & 0xFFFF, adler >> 16, blocks * block
+    high = (high + n * low + ord(" ") * (n * (n + 1) // 2)) % 65521
+    low = (low + n * ord(" ")) % 65521
+    inner = head + body * blocks + tail + struct.pack(">I", (high << 16) | low)
+    return raw_pdf(path, _one_page(zlib.compress(inner, 9), filters=b" /Filter [/FlateDecode /FlateDecode]"))
+
+
+def slow_page(path: Path, runs: int = 40_000) -> Path:
+    """A page of `runs` separate tiny text runs: a minute or more of work for the line builder."""
+    import zlib
+
+    ops = [TEXT_LINE]
+    for i in range(runs):
+        x, y = 20 + (i % 100) * 5.5, 820 - (i // 100) % 160 * 5 - (i // 16000) * 0.3
+        ops.append(b"BT /F1 4 Tf %.1f %.1f Td (ab) Tj ET\n" % (x, y))
+    return raw_pdf(path, _one_page(zlib.compress(b"".join(ops)), filters=b" /Filter /FlateDecode"))
+
+
+def many_pages(path: Path, pages: int, title: str = "Learning review") -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    for number in range(1, pages + 1):
+        c.setFont("Helvetica", 11)
+        c.drawString(LEFT, TOP, f"{number}.1 {title}: the agencies met on day {number} and shared what they knew.")
+        c.showPage()
+    c.save()
+    return path
+
+
+def padded_report(path: Path, megabytes: float) -> Path:
+    """A one-page report carrying an unused stream of `megabytes` (as a scan or a photo would)."""
+    padding = b"0" * int(megabytes * 2**20)
+    return raw_pdf(path, _one_page(TEXT_LINE) + [b"<< /Length %d >>\nstream\n" % len(padding) + padding + b"\nendstream"])
+
+
+def distinct_reports(folder: Path, count: int) -> list[Path]:
+    """`count` small reports with different text (so different content hashes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    agencies = ["health visitor", "school nurse", "GP", "police", "social worker", "midwife", "housing officer", "youth worker"]
+    paths = []
+    for n in range(count):
+        agency = agencies[n % len(agencies)]
+        spec = ReportSpec(title=f"Serious Case Review: Child {chr(65 + n)}", header=f"Review of Child {chr(65 + n)}", body=[
+            Heading(f"Serious Case Review: Child {chr(65 + n)}", 18),
+            Heading("1. Findings"),
+            Para([f"1.1 The {agency} saw Child {chr(65 + n)} on {n + 2} occasions and did not share",
+                  "the concerns with the other agencies that were working with the family."]),
+            Para([f"1.2 Review {n}: the history of the family was not considered when each new",
+                  "referral arrived, and every incident was treated as if it were the first."]),
+            PageBreak(),
+            Heading("2. Recommendations"),
+            Para([f"2.1 The partnership should make sure that the {agency} records who lives in the home."]),
+        ])
+        paths.append(build_report(folder / f"review-{n}.pdf", spec))
+    return paths
+
+
+# --- redaction: boxes drawn over the text layer ------------------------------------
+
+SECRET_NAME = "Jane Smithson"
+
+
+def redaction_pdf(path: Path, box: str) -> Path:
+    """A two-page report; on page 2 a box of kind `box` is drawn:
+
+    "over name": a black box drawn over SECRET_NAME, which stays in the text layer;
+    "black highlight": the name highlighted in black first, then written in black on it;
+    "decorative bar": a black bar over no text; "grey highlight": a light grey box
+    under a phrase; "banner": white heading text on a dark blue banner; "table
+    cell": a chronology table whose cell naming SECRET_NAME is blacked out.
+    """
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(LEFT, TOP, "Child Safeguarding Practice Review: Child R")
+    c.setFont("Helvetica", 11)
+    c.drawString(LEFT, TOP - 30, "1.1 This review considers how agencies worked with Child R and her family.")
+    c.showPage()
+    c.setFont("Helvetica", 11)
+    before = "2.1 Child R lived with her mother and "
+    line = before + SECRET_NAME + ", a family friend, in a rented flat."
+    x, y = LEFT, TOP - 40
+    name_x = x + c.stringWidth(before, "Helvetica", 11)
+    name_w = c.stringWidth(SECRET_NAME, "Helvetica", 11)
+    if box == "black highlight":
+        c.setFillColorRGB(0, 0, 0)
+        c.rect(name_x - 1, y - 3, name_w + 2, 14, fill=1, stroke=0)
+    if box == "grey highlight":
+        c.setFillGray(0.85)
+        c.rect(name_x - 1, y - 3, name_w + 2, 14, fill=1, stroke=0)
+        c.setFillGray(0)
+    c.setFillColorRGB(0, 0, 0)
+    c.drawString(x, y, line)
+    c.drawString(x, y - 18, "2.2 The health visitor did not ask who else lived in the home or visited it.")
+    if box == "over name":
+        c.rect(name_x - 1, y - 3, name_w + 2, 14, fill=1, stroke=0)
+    if box == "decorative bar":
+        c.rect(LEFT, y - 60, 400, 8, fill=1, stroke=0)
+    if box == "table cell":
+        table = Table([["Date", "Person", "Event"], ["May 2020", SECRET_NAME, "Moved into the flat"],
+                       ["June 2020", "Health visitor", "Home visit, nobody else present"]], colWidths=[80, 120, 220])
+        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("FONT", (0, 0), (-1, -1), "Helvetica", 9)]))
+        _, table_height = table.wrapOn(c, WIDTH - 2 * LEFT, HEIGHT)
+        table.drawOn(c, LEFT, y - 60 - table_height)
+        c.setFillColorRGB(0, 0, 0)
+        c.rect(LEFT + 81, y - 60 - table_height * 2 / 3 - 1, 118, table_height / 3 + 1, fill=1, stroke=0)
+    if box == "banner":
+        c.setFillColorRGB(0.05, 0.15, 0.35)
+        c.rect(LEFT - 6, y + 30, 420, 26, fill=1, stroke=0)
+        c.setFillColorRGB(1, 1, 1)
+        c.setFont("Helvetica-Bold", 14)
+        c.drawString(LEFT, y + 38, "2. The household and who lived there")
+    c.showPage()
+    c.save()
+    return path
+
+
+def redaction_on_turned_page(path: Path, rotate: int = 0, boxes: bytes = b"/MediaBox [100 100 695 942]") -> Path:
+    """One page with SECRET_NAME under a black box, drawn on a page turned by /Rotate or with offset boxes."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    before = "2.1 Child R lived with her mother and "
+    x = 172 + stringWidth(before, "Helvetica", 11)
+    content = (
+        b"BT /F1 11 Tf 172 800 Td (" + f"{before}{SECRET_NAME}, a family friend, in a rented flat.".encode() + b") Tj ET\n"
+        + b"0 g %.2f 797 %.2f 14 re f\n" % (x - 1, stringWidth(SECRET_NAME, "Helvetica", 11) + 2)
+        + b"BT /F1 11 Tf 172 780 Td (2.2 The health visitor did not ask who else lived in the home.) Tj ET\n"
+    )
+    objects = _one_page(content)
+    objects[2] = (
+        b"<< /Type /Page /Parent 2 0 R " + boxes + b" /Rotate %d /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>" % rotate
+    )
+    return raw_pdf(path, objects)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import Flask
 
 from kb import KnowledgeBase
-from webapp import errors, filters
+from webapp import api, errors, filters
 from webapp.views import documents, home, search, themes
+from webapp.views import compare, packs
+from webapp.views import research
 
 # Only this app's own files: no CDN, no remote font, no inline script.
 CONTENT_SECURITY_POLICY = (
@@ -27,8 +29,11 @@ def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None)
     app.extensions["scrkb"] = kb or KnowledgeBase()
     filters.register(app)
     errors.register(app)
-    for blueprint in (home.bp, search.bp, documents.bp, themes.bp):
+    for blueprint in (home.bp, search.bp, documents.bp, themes.bp, packs.bp, compare.bp, api.bp, research.bp):
         app.register_blueprint(blueprint)
+    app.config.setdefault("PACKS_ENABLED", True)  # hit cards link to packs.add_form
+    app.config.setdefault("EXTRA_NAV", []).extend([("packs.index", "Learning packs"), ("compare.index", "Compare cases")])
+    app.config["EXTRA_NAV"].append(("research.dashboard", "Dashboard"))
 
     @app.after_request
     def security_headers(response):

@@ -55,6 +55,10 @@ def _print_report(report) -> None:
         click.echo(f"  failed: {failure.path}: {failure.error}", err=True)
     for path, pages in report.needs_ocr.items():
         click.echo(f"  needs OCR (install tesseract-ocr, then re-ingest): {path}: pages {pages}", err=True)
+    for path, pages in report.possible_failed_redaction.items():
+        click.echo(f"  possible failed redaction (text under black boxes was left out): {path}: pages {pages}", err=True)
+    if report.resumed:
+        click.echo(f"  finished indexing {report.resumed} document(s) that an interrupted run had stored")
     click.echo(f"store: {report.documents} documents, {report.pages} pages, {report.passages} passages")
 
 
@@ -202,6 +206,7 @@ def serve(kb: KnowledgeBase, host, port):
 
     host = host or kb.settings.host
     port = port or kb.settings.port
+    kb.warm_up()
     click.echo(f"scrkb serving {kb.settings.home} on http://{host}:{port}/")
     waitress_serve(create_app(kb), host=host, port=port, threads=8)
 

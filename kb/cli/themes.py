@@ -99,3 +99,29 @@ def eval_themes(kb: KnowledgeBase, path, as_json, calibrate):
     click.echo(f"{'micro':<28} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
     click.echo(f"macro F1 {result['macro_f1']:.3f} on {result['items']} passages "
                f"(cross-validated thresholds: {result['cross_validated_macro_f1']:.3f})")
+
+
+@main.command()
+@click.option("--min-size", type=click.IntRange(2, 1000), default=5, show_default=True,
+              help="Fewest passages that make a topic.")
+@click.option("--json", "as_json", is_flag=True)
+@with_kb
+def discover(kb: KnowledgeBase, min_size, as_json):
+    """Find recurring topics that the theme taxonomy does not cover."""
+    from kb.discover import discover as find_clusters
+
+    clusters = find_clusters(kb.catalogue, min_size=min_size)
+    if as_json:
+        emit({"taxonomy_version": kb.tagger.version, "min_size": min_size, "clusters": [asdict(c) for c in clusters]})
+        return
+    if not clusters:
+        click.echo("No recurring topics found; try a smaller --min-size.")
+    labels = {t.id: t.label for t in kb.tagger.taxonomy.themes}
+    for c in clusters:
+        state = f"mostly {labels.get(c.covered_by, c.covered_by)}" if c.covered_by else "not covered by a theme"
+        click.echo(f"\nTopic {c.id}: {c.size} passages, {state}")
+        click.echo(f"  distinctive terms: {', '.join(c.terms)}")
+        if c.themes:
+            click.echo("  overlaps: " + ", ".join(f"{labels.get(t, t)} {share:.0%}" for t, share in c.themes.items()))
+        for p in c.passages:
+            click.echo(f"  - {p['title']} ({p['year'] or 'n.d.'}), p. {p['page']}: {p['text'][:160]}...")
