@@ -142,7 +142,9 @@ class Searcher:
         filters = (filters or SearchFilters()).validate(self.theme_ids)
         terms = self._corrected(self.vocabulary.terms(query))
         keyword = self._keyword(terms, filters) if mode != "semantic" else []
-        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(query)])[0] if query.strip() else None
+        # Keyword mode never embeds the query: its best sentence is chosen by the terms it holds.
+        wanted = mode != "keyword" and query.strip()
+        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(query)])[0] if wanted else None
         semantic = self._semantic(query_vector, filters) if mode != "keyword" and query_vector is not None else []
         rankings = {"keyword": [p for p, _ in keyword], "semantic": [p for p, _ in semantic]}
         cases = self.vocabulary.cases_named(terms)
@@ -161,7 +163,7 @@ class Searcher:
         ordered = sorted(fused, key=lambda pid: (-fused[pid], pid))
         groups = self._collapse(ordered)
         page = groups[offset : offset + k]
-        hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector if mode != "keyword" else None)
+        hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector)
         result = SearchResult(query, mode, hits, total=len(groups), offset=offset)
         if facets:
             result.facets = self.catalogue.facets(ordered)

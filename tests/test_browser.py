@@ -91,3 +91,40 @@ def test_pages_work_without_javascript(site, tmp_path):
         page.wait_for_url("**theme=thresholds**")
         assert page.locator("article.hit").count() > 0
         browser.close()
+
+
+def test_build_a_learning_pack_and_download_it_as_word(page, site, tmp_path):
+    from docx import Document
+
+    page.goto(f"{site}/search?q=child+not+seen+alone")
+    page.locator("article.hit").first.get_by_role("link", name="Add to a learning pack").click()
+    page.get_by_label("Title of the new pack").fill("Seeing the child")
+    page.get_by_label("Heading for this passage").fill("Nobody saw her alone")
+    page.get_by_label("Trainer’s note").fill("Ask: who last spoke to the child on her own?")
+    page.get_by_role("button", name="Add to pack").click()
+    page.wait_for_selector("h1")
+    assert "Seeing the child" in page.inner_text("h1")
+    shot(page, "pack")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download as Word (.docx)").click()
+    path = tmp_path / "pack.docx"
+    download_info.value.save_as(path)
+    text = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    assert "Seeing the child" in text and "Nobody saw her alone" in text
+    assert "Ask: who last spoke to the child on her own?" in text and "Sources" in text
+
+
+def test_export_case_by_theme_counts_from_the_dashboard(page, site, tmp_path, sample_kb):
+    import csv
+
+    page.goto(f"{site}/research/")
+    assert page.locator("table").count() >= 2
+    shot(page, "dashboard")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Case × theme counts (CSV)").click()
+    path = tmp_path / "counts.csv"
+    download_info.value.save_as(path)
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert "information_sharing" in rows[0]
+    assert len(rows) - 1 == len({d.meta.case for d in sample_kb.documents()})

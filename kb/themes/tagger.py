@@ -82,7 +82,7 @@ class ThemeTagger:
                 for (phrase, kind), doc in zip(phrases, nlp.pipe(p for p, _ in phrases)):
                     lemmas = content_lemmas(doc)
                     if kind == "indicator" and len(lemmas) < 2:
-                        kind = "term"  # a one-word indicator fires on ordinary prose
+                        continue  # one word left ("work", "stab") fires on ordinary prose
                     cues.append(Cue(theme.id, lemmas, kind, any(lemma in NEGATIONS for lemma in lemmas)))
         return Lexicon(cues)
 
