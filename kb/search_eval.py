@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb.catalogue import Catalogue
 from kb.search import MODES, Searcher
+from kb.text import read_jsonl
 
 CUTOFF = 10
 
@@ -25,29 +25,23 @@ def read_queries(path: Path, catalogue: Catalogue) -> list[Query]:
     """Read queries whose relevance is anchored by document and quote, resolved to passage ids."""
     docs = {d.meta.catalogue_id: d.doc_id for d in catalogue.documents() if d.meta.catalogue_id}
     texts: dict[str, list[tuple[str, str]]] = {}
-    queries = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                relevant: dict[str, int] = {}
-                for item in row["relevant"]:
-                    doc_id = docs.get(item["doc"])
-                    if doc_id is None:
-                        raise ValueError(f"document {item['doc']!r} is not in the store")
-                    if doc_id not in texts:
-                        texts[doc_id] = [(p.passage_id, " ".join(p.text.split())) for p in catalogue.passages_of(doc_id)]
-                    quote = " ".join(item["quote"].split())
-                    found = [pid for pid, text in texts[doc_id] if quote in text]
-                    if not found:
-                        raise ValueError(f"no passage of {item['doc']!r} contains {item['quote']!r}")
-                    relevant[found[0]] = max(relevant.get(found[0], 0), int(item["grade"]))
-                queries.append(Query(str(row["id"]), row["query"], row.get("style", ""), relevant))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}:{n}: {exc}") from exc
-    return queries
+
+    def parse(row: dict) -> Query:
+        relevant: dict[str, int] = {}
+        for item in row["relevant"]:
+            doc_id = docs.get(item["doc"])
+            if doc_id is None:
+                raise ValueError(f"document {item['doc']!r} is not in the store")
+            if doc_id not in texts:
+                texts[doc_id] = [(p.passage_id, " ".join(p.text.split())) for p in catalogue.passages_of(doc_id)]
+            quote = " ".join(item["quote"].split())
+            found = [pid for pid, text in texts[doc_id] if quote in text]
+            if not found:
+                raise ValueError(f"no passage of {item['doc']!r} contains {item['quote']!r}")
+            relevant[found[0]] = max(relevant.get(found[0], 0), int(item["grade"]))
+        return Query(str(row["id"]), row["query"], row.get("style", ""), relevant)
+
+    return read_jsonl(path, parse)
 
 
 def evaluate_search(searcher: Searcher, queries: list[Query], modes=MODES) -> dict:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 _BOUNDARY = re.compile(r"[.!?]['\"’”)\]]*\s+(?=[A-Z0-9(‘“\"'])")
 _ABBREVIATIONS = {
@@ -32,6 +35,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def read_jsonl(path: Path, parse: Callable[[dict], object]) -> list:
+    """Parse each non-blank line of a JSON Lines file; a bad line raises ValueError naming path:line."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    rows.append(parse(json.loads(line)))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(f"{path}:{n}: {exc}") from exc
+    return rows
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

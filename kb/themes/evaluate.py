@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.nlp import analyse
+from kb.text import read_jsonl
 from kb.themes.calibration import CALIBRATION_FILE, Calibration
 from kb.themes.classifier import SHIPPED_DIR
 from kb.themes.tagger import ThemeScore, ThemeTagger
@@ -30,17 +30,12 @@ class Labelled:
 
 
 def read_labelled(path: Path) -> list[Labelled]:
-    items = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                items.append(Labelled(str(row["id"]), row["text"], set(row.get("themes", []))))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: expected {{'id', 'text', 'themes'}} ({exc})") from exc
-    return items
+    def parse(row: dict) -> Labelled:
+        if not isinstance(row, dict) or "id" not in row or "text" not in row:
+            raise ValueError("expected {'id', 'text', 'themes'}")
+        return Labelled(str(row["id"]), row["text"], set(row.get("themes", [])))
+
+    return read_jsonl(path, parse)
 
 
 def score_items(tagger: ThemeTagger, items: list[Labelled]) -> list[dict[str, ThemeScore]]:
