@@ -224,18 +224,21 @@ def to_xlsx(analysis: Analysis, about_record: dict) -> bytes:
     buffer = io.BytesIO()
     # ExcelWriter, not Workbook.save: save() stamps the current time into the file.
     ExcelWriter(workbook, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED)).save()
-    return _fixed_zip_times(buffer.getvalue())
+    return fixed_zip_times(buffer.getvalue())
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """The same archive with every member dated 1980-01-01, so its bytes depend only on content."""
+def fixed_zip_times(data: bytes) -> bytes:
+    """The same archive with every member dated 1980-01-01, so its bytes depend only on content.
+
+    Office files (.xlsx, .docx) are zips that otherwise record the clock.
+    """
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
+            fixed.external_attr = 0o644 << 16
             target.writestr(fixed, source.read(info.filename))
     return out.getvalue()
 

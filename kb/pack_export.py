@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape as xml_escape
 
+from kb.exports import fixed_zip_times
 from kb.models import Document
 from kb.packs import Pack, PackItem, source_line
 
@@ -173,7 +173,7 @@ def to_docx(pack: Pack) -> bytes:
             word.add_paragraph(_xml_safe(source_line(document)), style="List Bullet")
     buffer = io.BytesIO()
     word.save(buffer)
-    return _fixed_zip_times(buffer.getvalue())
+    return fixed_zip_times(buffer.getvalue())
 
 
 def _word_paragraph(word, lines: list[str], style: str | None = None, label: str = ""):
@@ -185,18 +185,6 @@ def _word_paragraph(word, lines: list[str], style: str | None = None, label: str
         if i < len(lines) - 1:
             run.add_break()
     return paragraph
-
-
-def _fixed_zip_times(data: bytes) -> bytes:
-    """Re-pack a .docx with fixed member timestamps: the zip otherwise records the clock."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
 
 
 # --- PDF -----------------------------------------------------------------------
