@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from kb.accounts import Accounts
 from kb.catalogue import Catalogue
 from kb.embedding import Embedder
 from kb.models import Document, Hit, Passage
@@ -30,6 +31,11 @@ class KnowledgeBase:
     @cached_property
     def vectors(self) -> VectorIndex:
         return VectorIndex(self.settings.vector_dir)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Users, roles and the audit log (a separate file: copying reports never copies passwords)."""
+        return Accounts(self.settings.accounts_db)
 
     @cached_property
     def embedder(self) -> Embedder:

@@ -7,6 +7,7 @@ every setting; a test keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,10 +28,47 @@ class Settings:
     parse_memory_mb: int = 1536
     max_file_mb: int = 512
     max_pages: int = 2000
+    login: str = "auto"
+    secret_key_file: Path | None = None
+    secure_cookies: str = "auto"
+    proxy_hops: int = 0
 
     @property
     def catalogue_db(self) -> Path:
         return self.home / "catalogue.sqlite3"
+
+    @property
+    def accounts_db(self) -> Path:
+        return self.home / "accounts.sqlite3"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file or self.home / "secret_key"
+
+    @property
+    def loopback(self) -> bool:
+        """Whether `host` is reachable only from this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name other than localhost may resolve to anything
+            return False
+
+    def login_required(self) -> bool:
+        """Whether the web app asks for an account; open access is refused beyond this machine."""
+        if self.login not in ("auto", "required", "off"):
+            raise ValueError(f"SCRKB_LOGIN={self.login!r} must be auto, required or off")
+        if self.login == "off" and not self.loopback:
+            raise ValueError(f"SCRKB_LOGIN=off is only allowed on a loopback address, not {self.host!r}: "
+                             "anyone who can reach the server would read every report")
+        return self.login == "required" or (self.login == "auto" and not self.loopback)
+
+    def cookies_secure(self) -> bool:
+        """Whether session cookies carry Secure; `auto` leaves it off only for plain http on loopback."""
+        if self.secure_cookies not in ("auto", "on", "off"):
+            raise ValueError(f"SCRKB_SECURE_COOKIES={self.secure_cookies!r} must be auto, on or off")
+        return self.secure_cookies == "on" or (self.secure_cookies == "auto" and not self.loopback)
 
     @property
     def vector_dir(self) -> Path:
@@ -68,6 +106,14 @@ HELP = {
     "more (a compression bomb) fails with `out of memory`.",
     "max_file_mb": "Files larger than this many MB fail with `too large` without being read.",
     "max_pages": "PDFs with more pages than this fail with `too many pages`.",
+    "login": "Whether the web app asks for an account: `auto` (only when `host` is not a loopback address), "
+    "`required`, or `off` (refused unless `host` is loopback).",
+    "secret_key_file": "File holding the key that signs session cookies and CSRF tokens, created (mode 0600) "
+    "on first use. Default: `secret_key` in the store home.",
+    "secure_cookies": "Whether cookies are marked Secure (sent over HTTPS only): `auto` (on unless `host` "
+    "is loopback), `on`, or `off` (plain http on a trusted network; passwords then cross it in clear).",
+    "proxy_hops": "Reverse proxies in front of `scrkb serve` (0 for none) whose X-Forwarded-For and "
+    "X-Forwarded-Proto headers are trusted for the client's address (audit log, login limits) and for HTTPS.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 

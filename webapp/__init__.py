@@ -7,11 +7,16 @@ outside the app.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import KnowledgeBase
-from webapp import api, errors, filters
-from webapp.views import documents, home, search, themes
+from kb.secret_key import load_or_create
+from webapp import access, api, errors, filters
+from webapp.views import admin, auth, documents, home, search, themes
 from webapp.views import compare, packs
 from webapp.views import research
 
@@ -24,12 +29,25 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False)
+    kb = kb or KnowledgeBase()
+    settings = kb.settings
+    app.config.update(
+        MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False, SECRET_KEY=load_or_create(settings.secret_key_path),
+        SESSION_COOKIE_NAME="scrkb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookies_secure(), PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SECURE=settings.cookies_secure(),
+        WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session: a form left open over lunch still works
+    )
     app.config.update(test_config or {})
-    app.extensions["scrkb"] = kb or KnowledgeBase()
+    if settings.proxy_hops:  # behind a reverse proxy, its X-Forwarded-* headers give the client's address and scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
+    app.extensions["scrkb"] = kb
+    CSRFProtect(app)
     filters.register(app)
     errors.register(app)
-    for blueprint in (home.bp, search.bp, documents.bp, themes.bp, packs.bp, compare.bp, api.bp, research.bp):
+    access.register(app)
+    for blueprint in (home.bp, search.bp, documents.bp, themes.bp, packs.bp, compare.bp, api.bp, research.bp,
+                      auth.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.config.setdefault("PACKS_ENABLED", True)  # hit cards link to packs.add_form
     app.config.setdefault("EXTRA_NAV", []).extend([("packs.index", "Learning packs"), ("compare.index", "Compare cases")])
