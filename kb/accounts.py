@@ -8,6 +8,7 @@ not in process memory, so the limit holds across every server worker.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -105,9 +106,12 @@ class Accounts:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Password hashes and who read what: for this user only. Made 0600 before SQLite opens it,
+        # since SQLite gives the -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self.path.chmod(0o600)
         self._local = threading.local()
         self.db.executescript(SCHEMA)
-        self.path.chmod(0o600)  # password hashes and who read what: for this user only
 
     @property
     def db(self) -> sqlite3.Connection:

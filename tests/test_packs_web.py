@@ -44,7 +44,8 @@ def store(tmp_path_factory, child_s_pdf) -> KnowledgeBase:
 
 @pytest.fixture
 def client(store):
-    return create_app(store, {"TESTING": True}).test_client()
+    # These tests are about the pack routes; CSRF tokens on every form are tested in test_security.py.
+    return create_app(store, {"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
 
 
 def passage_id(kb: KnowledgeBase, starts: str) -> str:

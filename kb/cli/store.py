@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
@@ -204,10 +204,17 @@ def serve(kb: KnowledgeBase, host, port):
 
     from webapp import create_app
 
-    host = host or kb.settings.host
-    port = port or kb.settings.port
+    kb.settings = replace(kb.settings, host=host or kb.settings.host, port=port or kb.settings.port)
+    host, port = kb.settings.host, kb.settings.port
+    try:
+        login = kb.settings.login_required()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if login and not kb.accounts.list():
+        click.echo("Sign-in is required but there are no accounts: add one with `scrkb users add NAME --role admin`.",
+                   err=True)
     kb.warm_up()
-    click.echo(f"scrkb serving {kb.settings.home} on http://{host}:{port}/")
+    click.echo(f"scrkb serving {kb.settings.home} on http://{host}:{port}/ (sign-in {'required' if login else 'off'})")
     waitress_serve(create_app(kb), host=host, port=port, threads=8)
 
 
