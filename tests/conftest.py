@@ -46,11 +46,12 @@ def ingested(tmp_path_factory, child_s_pdf):
     return kb
 
 
-def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `scrkb` in a new process, as a user would."""
+def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """Run `scrkb` in a new process, as a user would (`input` is typed on its stdin)."""
     scrkb = shutil.which("scrkb", path=os.path.dirname(sys.executable)) or "scrkb"
     full_env = {**os.environ, "SCRKB_HOME": str(home), **(env or {})}
-    result = subprocess.run([scrkb, *args], capture_output=True, text=True, env=full_env, timeout=600)
+    result = subprocess.run([scrkb, *args], capture_output=True, text=True, env=full_env, timeout=600, input=input)
     if check and result.returncode != 0:
         raise AssertionError(f"scrkb {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
