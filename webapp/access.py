@@ -68,6 +68,12 @@ def can(permission: str) -> bool:
     return current_user.is_authenticated and current_user.user.can(permission)
 
 
+def may(endpoint: str) -> bool:
+    """Whether to offer a link to this endpoint: only to those who may open it."""
+    permission = permission_for(endpoint)
+    return permission is None or can(permission)
+
+
 def username() -> str:
     return current_user.user.username if current_user.is_authenticated else LOCAL
 
@@ -114,8 +120,7 @@ def register(app: Flask) -> None:
             audit(action, target, {"path": request.path, "args": _bounded(request.args.to_dict(flat=False))})
         return response
 
-    app.jinja_env.globals.update(can=can, may=lambda endpoint: can(permission_for(endpoint)) if permission_for(endpoint) else True,
-                                 login_required=lambda: login_required(app))
+    app.jinja_env.globals.update(can=can, may=may, login_required=lambda: login_required(app))
 
 
 def _bounded(args: dict[str, list[str]]) -> dict:
