@@ -35,7 +35,6 @@ def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None)
         MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False, SECRET_KEY=load_or_create(settings.secret_key_path),
         SESSION_COOKIE_NAME="scrkb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookies_secure(), PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SECURE=settings.cookies_secure(),
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the session: a form left open over lunch still works
     )
     app.config.update(test_config or {})
