@@ -29,7 +29,7 @@ class KnowledgeBase:
 
     @cached_property
     def vectors(self) -> VectorIndex:
-        return VectorIndex(self.settings.vector_dir)
+        return VectorIndex(self.settings.vector_dir, url=self.settings.chroma_url)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -170,6 +170,7 @@ class KnowledgeBase:
         indexed = self.vectors.ids()
         return {
             "consistent": stored == indexed and not self.catalogue.documents_missing_vectors(),
+            "index": self.vectors.location,
             "passages": len(stored),
             "vectors": len(indexed),
             "missing_vectors": sorted(stored - indexed),

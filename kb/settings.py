@@ -27,6 +27,8 @@ class Settings:
     parse_memory_mb: int = 1536
     max_file_mb: int = 512
     max_pages: int = 2000
+    chroma_url: str | None = None
+    workers: int = 1
 
     @property
     def catalogue_db(self) -> Path:
@@ -68,6 +70,11 @@ HELP = {
     "more (a compression bomb) fails with `out of memory`.",
     "max_file_mb": "Files larger than this many MB fail with `too large` without being read.",
     "max_pages": "PDFs with more pages than this fail with `too many pages`.",
+    "chroma_url": "A Chroma server (`chroma run`) to hold the vector index instead of the store's own folder, "
+    "as http[s]://host:port, optionally with ?collection=NAME (default passages), &database=, &tenant=. "
+    "Every machine that ingests or serves the store must use the same URL.",
+    "workers": "Worker processes `scrkb serve` runs (`--workers`); above 1 it serves with gunicorn, "
+    "each worker loading the models once.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 
