@@ -56,6 +56,7 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Load the models and the vector matrix now, so the first request is not the slow one."""
+        self.vectors.open()  # an unreachable Chroma server fails now, before seconds of model loading
         self.search("warm up", k=1)
         _ = self.tagger.classifier
 

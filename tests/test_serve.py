@@ -70,3 +70,13 @@ def test_one_process_by_default(ingested, tmp_path):
         finally:
             stop(process)
     assert "with 1 worker(s)" in (tmp_path / "serve.log").read_text()
+
+
+def test_workers_that_cannot_reach_the_chroma_server_stop_the_server_with_one_sentence(ingested, tmp_path):
+    scrkb = shutil.which("scrkb", path=os.path.dirname(sys.executable)) or "scrkb"
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "SCRKB_HOME": str(ingested.settings.home), "SCRKB_CHROMA_URL": url}
+    result = subprocess.run([scrkb, "serve", "--workers", "2", "--port", str(free_port())],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f"cannot reach the Chroma server at {url}" in result.stderr and "Traceback" not in result.stderr

@@ -34,6 +34,9 @@ ACCESS_LOG_FORMAT = '%(h)s worker=%(p)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 def serve(kb_dir: Path | None, host, port, workers):
     """Serve the web app."""
     settings = Settings.load(home=kb_dir, host=host, port=port, workers=workers)
+    if settings.workers < 1:
+        raise click.BadParameter(f"{settings.workers}: serving needs at least one worker (SCRKB_WORKERS)",
+                                 param_hint="--workers")
     click.echo(f"scrkb serving {settings.home} on http://{settings.host}:{settings.port}/ "
                f"with {settings.workers} worker(s)")
     if settings.workers == 1:
