@@ -102,6 +102,7 @@ class VectorIndex:
             )
         return self._collection
 
+    @_unreachable_names_the_server
     def open(self) -> "VectorIndex":
         """Connect now, so that an unreachable server stops a command before it does any work."""
         _ = self.collection
