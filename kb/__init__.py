@@ -18,11 +18,12 @@ from kb.models import (
     ThemeMatch,
 )
 from kb.settings import Settings
+from kb.vectors import VectorStoreUnavailable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Block", "Document", "DocumentMeta", "EntitySpan", "Evidence", "ExtractedDocument",
     "Failure", "FailureReason", "Hit", "IngestReport", "KnowledgeBase", "Line", "Page",
-    "Passage", "Settings", "ThemeMatch", "__version__",
+    "Passage", "Settings", "ThemeMatch", "VectorStoreUnavailable", "__version__",
 ]

@@ -123,6 +123,13 @@ class Accounts:
             self._local.conn = conn
         return conn
 
+    def close(self) -> None:
+        """Close this thread's connection (before a fork, which no connection may cross)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self.db

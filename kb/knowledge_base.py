@@ -30,7 +30,7 @@ class KnowledgeBase:
 
     @cached_property
     def vectors(self) -> VectorIndex:
-        return VectorIndex(self.settings.vector_dir)
+        return VectorIndex(self.settings.vector_dir, url=self.settings.chroma_url)
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -62,6 +62,7 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Load the models and the vector matrix now, so the first request is not the slow one."""
+        self.vectors.open()  # an unreachable Chroma server fails now, before seconds of model loading
         self.search("warm up", k=1)
         _ = self.tagger.classifier
 
@@ -176,6 +177,7 @@ class KnowledgeBase:
         indexed = self.vectors.ids()
         return {
             "consistent": stored == indexed and not self.catalogue.documents_missing_vectors(),
+            "index": self.vectors.location,
             "passages": len(stored),
             "vectors": len(indexed),
             "missing_vectors": sorted(stored - indexed),

@@ -32,6 +32,8 @@ class Settings:
     secret_key_file: Path | None = None
     secure_cookies: str = "auto"
     proxy_hops: int = 0
+    chroma_url: str | None = None
+    workers: int = 1
 
     @property
     def catalogue_db(self) -> Path:
@@ -114,6 +116,11 @@ HELP = {
     "is loopback), `on`, or `off` (plain http on a trusted network; passwords then cross it in clear).",
     "proxy_hops": "Reverse proxies in front of `scrkb serve` (0 for none) whose X-Forwarded-For and "
     "X-Forwarded-Proto headers are trusted for the client's address (audit log, login limits) and for HTTPS.",
+    "chroma_url": "A Chroma server (`chroma run`) to hold the vector index instead of the store's own folder, "
+    "as http[s]://host:port, optionally with ?collection=NAME (default passages), &database=, &tenant=. "
+    "Every machine that ingests or serves the store must use the same URL.",
+    "workers": "Worker processes `scrkb serve` runs (`--workers`); above 1 it serves with gunicorn, "
+    "each worker loading the models once.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 

@@ -3,40 +3,151 @@
 Chroma holds only vectors and the metadata used to filter them, keyed by
 passage id; the text lives in the catalogue. It is an index, rebuilt from the
 catalogue by `scrkb reindex` whenever the two disagree.
+
+The index is either embedded (a folder in the store) or a Chroma server
+(`chroma run`) named by SCRKB_CHROMA_URL, which every web worker and every
+ingest on any machine then shares. Both behave the same to the rest of kb.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
 COLLECTION = "passages"
 WRITE_BATCH = 1000
+DEFAULT_TENANT = "default_tenant"
+DEFAULT_DATABASE = "default_database"
+
+
+class VectorStoreUnavailable(RuntimeError):
+    """The Chroma server cannot be reached, or the URL naming it is wrong; the message says which."""
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    """Where a Chroma server is and which collection on it holds this store's vectors."""
+
+    url: str
+    host: str
+    port: int
+    ssl: bool
+    tenant: str = DEFAULT_TENANT
+    database: str = DEFAULT_DATABASE
+    collection: str = COLLECTION
+
+    @classmethod
+    def parse(cls, url: str) -> "ChromaServer":
+        """Read http[s]://host[:port][/][?tenant=T&database=D&collection=C]."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise VectorStoreUnavailable(f"SCRKB_CHROMA_URL={url!r} is not an http:// or https:// URL with a host")
+        if parts.path not in ("", "/"):
+            raise VectorStoreUnavailable(
+                f"SCRKB_CHROMA_URL={url!r}: name the collection with ?collection=NAME, not a path"
+            )
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(query) - {"tenant", "database", "collection"}
+        if unknown:
+            raise VectorStoreUnavailable(f"SCRKB_CHROMA_URL={url!r}: unknown parameter(s) {', '.join(sorted(unknown))}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 8000)
+        except ValueError:
+            raise VectorStoreUnavailable(f"SCRKB_CHROMA_URL={url!r} has an invalid port") from None
+        return cls(
+            url=url, host=parts.hostname, port=port, ssl=parts.scheme == "https",
+            tenant=query.get("tenant", DEFAULT_TENANT), database=query.get("database", DEFAULT_DATABASE),
+            collection=query.get("collection", COLLECTION),
+        )
+
+
+def _unreachable_names_the_server(method):
+    """Turn a lost connection into VectorStoreUnavailable naming the URL, instead of an httpx traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        import httpx
+
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as exc:
+            raise VectorStoreUnavailable(f"the Chroma server at {self.server.url} did not answer: {exc}") from None
+
+    return wrapper
 
 
 class VectorIndex:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, url: str | None = None):
         self.path = Path(path)
+        self.server = ChromaServer.parse(url) if url else None
         self._collection = None
+
+    @property
+    def location(self) -> str:
+        return self.server.url if self.server else str(self.path)
 
     @property
     def collection(self):
         if self._collection is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
-            )
+            client = self._server_client() if self.server else self._embedded_client()
             # No embedding function: scrkb always supplies vectors, and Chroma's
             # default one would try to download a model.
             self._collection = client.get_or_create_collection(
-                COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                self.server.collection if self.server else COLLECTION,
+                configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             )
         return self._collection
 
+    @_unreachable_names_the_server
+    def open(self) -> "VectorIndex":
+        """Connect now, so that an unreachable server stops a command before it does any work."""
+        _ = self.collection
+        return self
+
+    def _embedded_client(self):
+        import chromadb
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.path), settings=_chroma_settings())
+
+    @_unreachable_names_the_server
+    def _server_client(self):
+        import chromadb
+
+        server = self.server
+        try:
+            if server.database != DEFAULT_DATABASE:
+                self._create_database()
+            return chromadb.HttpClient(
+                host=server.host, port=server.port, ssl=server.ssl, tenant=server.tenant,
+                database=server.database, settings=_chroma_settings(),
+            )
+        except ValueError as exc:  # chromadb's word for "nothing listens there"
+            raise VectorStoreUnavailable(f"cannot reach the Chroma server at {server.url} ({exc})") from None
+
+    def _create_database(self) -> None:
+        """Make the database the URL names if it is new, so a store's own database needs nothing but the URL."""
+        import chromadb
+        from chromadb.errors import NotFoundError
+
+        server = self.server
+        admin = chromadb.AdminClient(_chroma_settings(
+            chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host=server.host,
+            chroma_server_http_port=server.port, chroma_server_ssl_enabled=server.ssl,
+        ))
+        try:
+            admin.get_database(server.database, tenant=server.tenant)
+        except NotFoundError:
+            try:
+                admin.create_database(server.database, tenant=server.tenant)
+            except NotFoundError as exc:  # the tenant
+                raise VectorStoreUnavailable(f"the Chroma server at {server.url}: {exc}") from None
+
+    @_unreachable_names_the_server
     def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
         for i in range(0, len(ids), WRITE_BATCH):
             self.collection.upsert(
@@ -45,6 +156,7 @@ class VectorIndex:
                 metadatas=metadatas[i : i + WRITE_BATCH],
             )
 
+    @_unreachable_names_the_server
     def set_themes(self, themes: dict[str, list[str]]) -> None:
         """Update the theme metadata of existing vectors (a passage without themes loses the key)."""
         ids = list(themes)
@@ -60,13 +172,16 @@ class VectorIndex:
             if current["ids"]:
                 self.collection.update(ids=current["ids"], metadatas=metadatas)
 
+    @_unreachable_names_the_server
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), WRITE_BATCH):
             self.collection.delete(ids=ids[i : i + WRITE_BATCH])
 
+    @_unreachable_names_the_server
     def count(self) -> int:
         return self.collection.count()
 
+    @_unreachable_names_the_server
     def ids(self) -> set[str]:
         found: set[str] = set()
         offset = 0
@@ -77,6 +192,7 @@ class VectorIndex:
                 return found
             offset += len(batch)
 
+    @_unreachable_names_the_server
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Nearest passages as (passage_id, cosine similarity), the most similar first."""
         total = self.count()
@@ -89,3 +205,9 @@ class VectorIndex:
             include=["distances"],
         )
         return [(pid, 1.0 - dist) for pid, dist in zip(result["ids"][0], result["distances"][0])]
+
+
+def _chroma_settings(**values):
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, **values)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pdfs import build_report, child_s_review  # noqa: E402
+from servers import chroma_run  # noqa: E402
 
 from kb import KnowledgeBase, Settings  # noqa: E402
 
@@ -26,24 +28,65 @@ def child_s_pdf(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def make_kb(tmp_path):
-    """Open a knowledge base in a fresh folder (a catalogue CSV may be given)."""
+    """Open a knowledge base in a fresh folder (a catalogue CSV and a Chroma server URL may be given)."""
 
-    def make(name: str = "kb", catalogue: Path | None = None) -> KnowledgeBase:
-        return KnowledgeBase(Settings(home=tmp_path / name, catalogue=catalogue or tmp_path / "none.csv"))
+    def make(name: str = "kb", catalogue: Path | None = None, chroma_url: str | None = None) -> KnowledgeBase:
+        return KnowledgeBase(Settings(home=tmp_path / name, catalogue=catalogue or tmp_path / "none.csv",
+                                      chroma_url=chroma_url))
 
     return make
 
 
 @pytest.fixture(scope="session")
-def ingested(tmp_path_factory, child_s_pdf):
-    """A store holding the Child S review, built once for read-only tests."""
+def chroma_server(tmp_path_factory):
+    """One `chroma run` server for the session; each test takes a collection of its own on it."""
+    with chroma_run(tmp_path_factory.mktemp("chroma-server") / "data") as url:
+        yield url
+
+
+def new_collection(server_url: str) -> str:
+    return f"{server_url}/?collection=t{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(params=["embedded", "server"])
+def chroma_url(request) -> str | None:
+    """Run a test in both modes: None (the store's embedded index), then a fresh collection on a Chroma server."""
+    if request.param == "embedded":
+        return None
+    return new_collection(request.getfixturevalue("chroma_server"))
+
+
+def url_env(chroma_url: str | None) -> dict:
+    """The environment that points `scrkb` in a subprocess at the same index."""
+    return {"SCRKB_CHROMA_URL": chroma_url} if chroma_url else {}
+
+
+def _ingest_child_s(tmp_path_factory, child_s_pdf, chroma_url: str | None = None) -> KnowledgeBase:
     from ingest import ingest_paths
 
     home = tmp_path_factory.mktemp("store")
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv"))
+    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv", chroma_url=chroma_url))
     report = ingest_paths(kb, [child_s_pdf])
     assert report.ingested == 1 and not report.failed
     return kb
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, child_s_pdf):
+    """A store holding the Child S review, built once for read-only tests."""
+    return _ingest_child_s(tmp_path_factory, child_s_pdf)
+
+
+@pytest.fixture(scope="session")
+def ingested_on_server(tmp_path_factory, child_s_pdf, chroma_server):
+    """The same store with its vectors on the Chroma server."""
+    return _ingest_child_s(tmp_path_factory, child_s_pdf, new_collection(chroma_server))
+
+
+@pytest.fixture(params=["embedded", "server"])
+def ingested_each_way(request) -> KnowledgeBase:
+    """The Child S store, once with its embedded index and once through the Chroma server."""
+    return request.getfixturevalue("ingested" if request.param == "embedded" else "ingested_on_server")
 
 
 def run_cli(*args: str, home: Path, check: bool = True, env: dict | None = None,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from conftest import run_cli
+from conftest import run_cli, url_env
 from pdfs import distinct_reports
 
 from ingest import ingest_paths
@@ -68,24 +68,24 @@ def test_ingest_killed_at_random_moments_resumes_to_a_consistent_store(tmp_path)
     assert sorted(paths) == sorted(str(p.resolve()) for p in folder.iterdir())
 
 
-def test_reindex_repairs_an_index_that_lost_vectors(make_kb, tmp_path):
-    kb = make_kb()
+def test_reindex_repairs_an_index_that_lost_vectors(make_kb, tmp_path, chroma_url):
+    kb = make_kb(chroma_url=chroma_url)
     ingest_paths(kb, distinct_reports(tmp_path / "reports", 2))
     lost = sorted(kb.catalogue.all_passage_ids())[:3]
     kb.vectors.delete(lost)
-    home = kb.settings.home
+    home, env = kb.settings.home, url_env(chroma_url)
 
-    broken = run_cli("check", "--json", home=home, check=False)
+    broken = run_cli("check", "--json", home=home, check=False, env=env)
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
     assert not report["consistent"] and report["missing_vectors"] == lost
-    repaired = json.loads(run_cli("reindex", home=home).stdout)
+    repaired = json.loads(run_cli("reindex", home=home, env=env).stdout)
     assert repaired["documents_reindexed"] >= 1
-    assert json.loads(run_cli("check", "--json", home=home).stdout)["consistent"]
+    assert json.loads(run_cli("check", "--json", home=home, env=env).stdout)["consistent"]
 
 
-def test_an_interrupted_run_leaves_pending_documents_that_the_next_run_indexes_first(make_kb, tmp_path):
-    kb = make_kb()
+def test_an_interrupted_run_leaves_pending_documents_that_the_next_run_indexes_first(make_kb, tmp_path, chroma_url):
+    kb = make_kb(chroma_url=chroma_url)
     [first, second] = distinct_reports(tmp_path / "reports", 2)
     ingest_paths(kb, [first])
     # What a kill between the catalogue's commit and the index write leaves behind.

@@ -3,7 +3,7 @@
 import json
 import shutil
 
-from conftest import run_cli
+from conftest import run_cli, url_env
 from pdfs import ReportSpec, Heading, Para, build_report, encrypted_pdf, truncated_pdf, zero_page_pdf
 
 from ingest import ingest_paths
@@ -13,20 +13,24 @@ def summary(result):
     return json.loads(result.stdout)
 
 
-def test_ingest_summary_stats_and_round_trip_in_new_processes(tmp_path, child_s_pdf):
+def test_ingest_summary_stats_and_round_trip_in_new_processes(tmp_path, child_s_pdf, chroma_url):
     home = tmp_path / "kb"
-    first = summary(run_cli("ingest", str(child_s_pdf), "--json", home=home))
+    env = url_env(chroma_url)
+    first = summary(run_cli("ingest", str(child_s_pdf), "--json", home=home, env=env))
     assert first["ingested"] == 1 and first["failed"] == []
     assert first["documents"] == 1 and first["pages"] == 2 and first["passages"] >= 5
 
     # A new process sees every passage in both the catalogue and the vector index
     # (chroma-core/chroma#6975: vectors lost on a clean exit below 1,000 writes).
-    stats = summary(run_cli("stats", "--json", home=home))
+    stats = summary(run_cli("stats", "--json", home=home, env=env))
     assert stats["passages"] == first["passages"] and stats["entities"] > 0
-    check = summary(run_cli("check", "--json", home=home))
+    check = summary(run_cli("check", "--json", home=home, env=env))
     assert check["consistent"] and check["vectors"] == first["passages"]
+    assert check["index"] == (chroma_url or str(home / "chroma"))
+    assert (home / "chroma").exists() == (chroma_url is None)  # a server-mode store keeps no vectors of its own
     for mode in ("semantic", "keyword", "hybrid"):
-        hits = summary(run_cli("search", "GP saw the mother five times", "-k", "3", "--mode", mode, "--json", home=home))
+        hits = summary(run_cli("search", "GP saw the mother five times", "-k", "3", "--mode", mode, "--json",
+                               home=home, env=env))
         top = hits[0]
         assert "never linked the visits" in top["text"], mode
         assert top["page"] == 1 and top["title"] == "Serious Case Review: Child S"
@@ -42,8 +46,8 @@ def test_reingest_is_skipped_without_parsing(tmp_path, child_s_pdf):
     assert again["pages_processed"] == 0
 
 
-def test_changed_file_replaces_its_passages_and_vectors(make_kb, tmp_path, child_s_pdf):
-    kb = make_kb()
+def test_changed_file_replaces_its_passages_and_vectors(make_kb, tmp_path, child_s_pdf, chroma_url):
+    kb = make_kb(chroma_url=chroma_url)
     path = tmp_path / "review.pdf"
     shutil.copy(child_s_pdf, path)
     ingest_paths(kb, [path])

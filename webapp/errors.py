@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.filters import FilterError
+from kb.vectors import VectorStoreUnavailable
 
 
 class AppError(Exception):
@@ -32,6 +33,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(FilterError)
     def filter_error(exc: FilterError):
         return respond(400, f"That filter cannot be used: {exc}.")
+
+    @app.errorhandler(VectorStoreUnavailable)
+    def vectors_unavailable(exc: VectorStoreUnavailable):
+        app.logger.error("%s", exc)
+        return respond(503, "The search index is not reachable just now; please try again shortly.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

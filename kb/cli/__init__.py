@@ -19,4 +19,4 @@ def evaluate():
     """Measure the tagger or search on a labelled file."""
 
 
-from kb.cli import store, themes, export, users  # noqa: E402,F401  (registers the commands)
+from kb.cli import store, serving, themes, export, users  # noqa: E402,F401  (registers the commands)

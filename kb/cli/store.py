@@ -1,15 +1,15 @@
-"""Commands that build and inspect the store: ingest, fetch, stats, show, search, check, serve."""
+"""Commands that build and inspect the store: ingest, fetch, stats, show, search, check, reindex."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from kb.cli import evaluate, main
-from kb.cli.common import EXIT_SOME_FAILED, emit, with_kb
+from kb.cli.common import EXIT_SOME_FAILED, emit, kb_dir_option, with_kb
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 
@@ -180,7 +180,7 @@ def check(kb: KnowledgeBase, as_json):
         click.echo(
             f"passages {report['passages']}, vectors {report['vectors']}, "
             f"missing {len(report['missing_vectors'])}, orphans {len(report['orphan_vectors'])}, "
-            f"documents pending {len(report['documents_pending'])}"
+            f"documents pending {len(report['documents_pending'])} (index: {report['index']})"
         )
     if not report["consistent"]:
         sys.exit(1)
@@ -192,30 +192,6 @@ def check(kb: KnowledgeBase, as_json):
 def reindex(kb: KnowledgeBase, full):
     """Rebuild the vector index from the catalogue."""
     emit(kb.reindex(full=full))
-
-
-@main.command()
-@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 5000).")
-@with_kb
-def serve(kb: KnowledgeBase, host, port):
-    """Serve the web app."""
-    from waitress import serve as waitress_serve
-
-    from webapp import create_app
-
-    kb.settings = replace(kb.settings, host=host or kb.settings.host, port=port or kb.settings.port)
-    host, port = kb.settings.host, kb.settings.port
-    try:
-        login = kb.settings.login_required()
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    if login and not kb.accounts.list():
-        click.echo("Sign-in is required but there are no accounts: add one with `scrkb users add NAME --role admin`.",
-                   err=True)
-    kb.warm_up()
-    click.echo(f"scrkb serving {kb.settings.home} on http://{host}:{port}/ (sign-in {'required' if login else 'off'})")
-    waitress_serve(create_app(kb), host=host, port=port, threads=8)
 
 
 @main.command()
@@ -233,10 +209,7 @@ def serve(kb: KnowledgeBase, host, port):
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
     help="Seconds to wait for the server on each connect or read.",
 )
-@click.option(
-    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Knowledge base directory (else $SCRKB_HOME, else var/kb in the checkout).",
-)
+@kb_dir_option
 def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
     """Download the catalogue's report PDFs. Exit status 3 when some downloads failed."""
     # Not @with_kb: downloading needs the store's location, not an opened store.
