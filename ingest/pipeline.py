@@ -144,8 +144,7 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     for passage, doc in zip(passages, analyse(texts)):
         passage.entities = entities_of(doc)
         passage.sentences = tagger.sentences_of(doc)
-    vectors = kb.embedder.encode(texts)
-    sentence_vectors = tagger.embed_sentences(texts, [p.sentences for p in passages])
+    vectors, sentence_vectors = tagger.embed(texts, [p.sentences for p in passages])
     themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages])
     for passage, found in zip(passages, themes):
         passage.themes = found

@@ -18,6 +18,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
+# The model's window as sentence-transformers sets it (max_seq_length); passages stay under it.
+MAX_TOKENS = 256
 
 
 def model_dir() -> Path:
@@ -53,6 +55,16 @@ class Embedder:
         tokenizer.no_truncation()
         return tokenizer
 
+    @cached_property
+    def _model_tokenizer(self):
+        """The tokenizer as the model sees text: truncated to its window, padded per batch, with offsets."""
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding()
+        return tokenizer
+
     @property
     def _model(self):
         return _load_model()
@@ -73,3 +85,47 @@ class Embedder:
                 show_progress_bar=False,
             )
         return vectors.astype(np.float32, copy=False)
+
+    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed each text, and each of its character spans, from one forward pass over the text.
+
+        A text's vector is the mean of all its token embeddings, as `encode` makes
+        it; a span's is the mean of the tokens inside the span, so a sentence is
+        read in its passage rather than embedded a second time on its own.
+        """
+        vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        span_vectors = [np.zeros((len(s), DIMENSION), dtype=np.float32) for s in spans]
+        # Longest first, so that a batch holds texts of about one length and little padding.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with self._lock:
+            for first in range(0, len(order), self.batch_size):
+                batch = order[first : first + self.batch_size]
+                encodings = self._model_tokenizer.encode_batch([texts[i] for i in batch])
+                mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+                hidden = self._token_embeddings(encodings)
+                pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+                for row, i in enumerate(batch):
+                    vectors[i] = pooled[row]
+                    offsets = np.array(encodings[row].offsets)
+                    real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens cover no characters
+                    for k, (start, end) in enumerate(spans[i]):
+                        inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+                        span_vectors[i][k] = hidden[row][inside].mean(axis=0) if inside.any() else pooled[row]
+        return _normalised(vectors), [_normalised(v) for v in span_vectors]
+
+    def _token_embeddings(self, encodings) -> np.ndarray:
+        """(batch, tokens, dimension) contextual embeddings of a padded batch."""
+        import torch
+
+        features = {
+            "input_ids": torch.tensor([e.ids for e in encodings]),
+            "attention_mask": torch.tensor([e.attention_mask for e in encodings]),
+            "token_type_ids": torch.tensor([e.type_ids for e in encodings]),
+        }
+        with torch.inference_mode():
+            return self._model[0].auto_model(**features).last_hidden_state.numpy()
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

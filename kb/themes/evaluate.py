@@ -41,7 +41,8 @@ def read_labelled(path: Path) -> list[Labelled]:
 def score_items(tagger: ThemeTagger, items: list[Labelled]) -> list[dict[str, ThemeScore]]:
     texts = [item.text for item in items]
     sentences = [tagger.sentences_of(doc) for doc in analyse(texts)]
-    return tagger.score(texts, sentences, tagger.embed_sentences(texts, sentences), tagger.embedder.encode(texts))
+    vectors, sentence_vectors = tagger.embed(texts, sentences)
+    return tagger.score(texts, sentences, sentence_vectors, vectors)
 
 
 def evaluate_file(tagger: ThemeTagger, path: Path, calibrate: bool = False) -> dict:
