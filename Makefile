@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# Every benchmark: one JSON line per figure, then a table (`BENCH="--quick"` for a first look).
+bench: install
+	$(BIN)/python -m bench $(BENCH)
+
 system-deps:
 	@bash scripts/system-deps.sh
 

@@ -1,67 +1,153 @@
-"""Search latency at scale: p50/p95 per mode, with and without filters, query embedding included.
+"""Search latency at 10k, 100k and 300k passages: p50/p95 per mode, with and without filters.
 
-    python bench/search.py [--passages 100000] [--queries 200] [--store DIR]
+    python -m bench --only search [--quick]      python bench/search.py [--sizes 10000 100000]
 
-Prints one JSON line per measurement and a table. The synthetic store is built
-once under --store and reused.
+Every timing includes embedding the query. The floor of each query is the bare
+libraries doing the core of the same work in the same run: the model's `encode`
+of the query, a Chroma top-10 query, and one FTS5 BM25 top-10 query OR-ing the
+query's words. Stores are synthetic (kept under /tmp and reused): see
+synthetic_store.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
+from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from synthetic_store import CASES, build, queries  # noqa: E402
-
+from bench.figures import Figure, table  # noqa: E402
+from bench.synthetic_store import CASES, build, queries, store_dir  # noqa: E402
+from kb.embedding import model_dir  # noqa: E402
 from kb.filters import SearchFilters  # noqa: E402
+from kb.knowledge_base import KnowledgeBase  # noqa: E402
+from kb.vocabulary import STOPWORDS  # noqa: E402
+
+SIZES = (10_000, 100_000, 300_000)
+QUERIES = 210  # the issue asks for at least 200 of each mode, with and without filters
+TARGET_P95_MS = 150
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passages", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--store", type=Path, default=None)
-    args = parser.parse_args()
-    store = args.store or Path(f"/tmp/scrkb-bench-search-{args.passages}")
-    started = time.perf_counter()
-    kb = build(store, args.passages)
-    print(f"store: {kb.stats()['passages']} passages ready in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    texts = queries(args.queries)
+def run(quick: bool = False, sizes: tuple[int, ...] | None = None) -> Iterator[Figure]:
+    p95: dict[int, float] = {}
+    for size in sizes or ((10_000,) if quick else SIZES):
+        started = time.perf_counter()
+        kb = build(store_dir(size), size)
+        print(f"store of {size} passages ready in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        for figure in measure(kb, size, 60 if quick else QUERIES):
+            if figure.name.endswith("_hybrid_p95"):
+                p95[size] = figure.value
+            yield figure
+    if len(p95) > 1:
+        small, large = min(p95), max(p95)
+        yield Figure(f"search_hybrid_p95_growth_{label(small)}_to_{label(large)}", p95[large] / p95[small], "x",
+                     target=f"sub-linear: < {large // small}x", note=f"{large // small}x the passages")
+
+
+def measure(kb: KnowledgeBase, size: int, count: int) -> Iterator[Figure]:
+    texts = queries(count)
     rng = random.Random(3)
     themes = kb.tagger.taxonomy.ids
     filters = [
         SearchFilters(themes=(rng.choice(themes),)) if i % 3 == 0
         else SearchFilters(year_from=2005, year_to=2012) if i % 3 == 1
         else SearchFilters(cases=(rng.choice(CASES),))
-        for i in range(len(texts))
+        for i in range(count)
     ]
-    kb.search("warm up", k=10)  # load the model and the vector matrix outside the timings
+    kb.warm_up()
     kb.search("warm up", k=10, filters=filters[0])
-    rows = []
     for mode in ("keyword", "semantic", "hybrid"):
         for filtered in (False, True):
-            times = []
+            times, floors = [], []
             for text, flt in zip(texts, filters):
+                flt = flt if filtered else SearchFilters()
                 t0 = time.perf_counter()
-                kb.search(text, k=10, mode=mode, filters=flt if filtered else None)
-                times.append((time.perf_counter() - t0) * 1000)
-            name = f"search_{mode}{'_filtered' if filtered else ''}"
-            for stat, value in (("p50", np.percentile(times, 50)), ("p95", np.percentile(times, 95))):
-                row = {"name": f"{name}_{stat}_ms", "value": round(float(value), 1), "unit": "ms",
-                       "passages": kb.stats()["passages"]}
-                rows.append(row)
-                print(json.dumps(row))
-    print(f"\n{'measurement':<40} {'ms':>8}")
-    for row in rows:
-        print(f"{row['name']:<40} {row['value']:>8.1f}")
+                kb.search(text, k=10, mode=mode, filters=flt)
+                times.append(1000 * (time.perf_counter() - t0))
+                floors.append(floor(kb, text, flt, mode))
+            name = f"search_{label(size)}_{mode}{'_filtered' if filtered else ''}"
+            yield Figure(f"{name}_p50", percentile(times, 50), "ms", percentile(floors, 50))
+            yield Figure(f"{name}_p95", percentile(times, 95), "ms", percentile(floors, 95),
+                         target=f"< {TARGET_P95_MS} ms at 100k" if mode == "hybrid" and size == 100_000 else None)
+    yield from stages(kb, size, texts)
+
+
+def floor(kb: KnowledgeBase, text: str, filters: SearchFilters, mode: str) -> float:
+    """Milliseconds the bare libraries take for the core of this query."""
+    t0 = time.perf_counter()
+    if mode != "semantic":
+        words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w.lower() not in STOPWORDS]
+        if words:
+            where, params = filters.sql() if not filters.is_empty() else ("1", [])
+            kb.catalogue.db.execute(
+                "SELECT p.passage_id FROM passages_fts JOIN passages p ON p.rowid = passages_fts.rowid "
+                f"JOIN documents d ON d.doc_id = p.doc_id WHERE passages_fts MATCH ? AND {where} "
+                "ORDER BY rank LIMIT 10", (" OR ".join(f'"{w}"' for w in words), *params),
+            ).fetchall()
+    if mode != "keyword":
+        vector = bare_model().encode([text], normalize_embeddings=True)[0]
+        kb.vectors.collection.query(query_embeddings=[vector.tolist()], n_results=10, include=["distances"])
+    return 1000 * (time.perf_counter() - t0)
+
+
+@lru_cache(maxsize=1)
+def bare_model():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+
+
+def stages(kb: KnowledgeBase, size: int, texts: list[str]) -> Iterator[Figure]:
+    """Where an unfiltered hybrid query spends its time (medians), to say which stage dominates."""
+    searcher = kb.searcher
+    spent: dict[str, list[float]] = {"keyword": [], "embedding": [], "vector": [], "total": []}
+    empty = SearchFilters()
+    for text in texts:
+        t0 = time.perf_counter()
+        searcher._keyword(searcher._corrected(searcher.vocabulary.terms(text)), empty)
+        t1 = time.perf_counter()
+        vector = kb.embedder.encode([searcher.vocabulary.expand_for_embedding(text)])[0]
+        t2 = time.perf_counter()
+        searcher._semantic(vector, empty)
+        t3 = time.perf_counter()
+        kb.search(text, k=10)
+        t4 = time.perf_counter()
+        for key, seconds in (("keyword", t1 - t0), ("embedding", t2 - t1), ("vector", t3 - t2), ("total", t4 - t3)):
+            spent[key].append(1000 * seconds)
+    parts = {key: percentile(values, 50) for key, values in spent.items()}
+    parts["results"] = max(0.0, parts.pop("total") - parts["keyword"] - parts["embedding"] - parts["vector"])
+    dominant = max(parts, key=parts.get)
+    for key, value in parts.items():
+        yield Figure(f"search_{label(size)}_hybrid_stage_{key}_p50", value, "ms",
+                     note="dominates" if key == dominant else None)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2)
+
+
+def label(size: int) -> str:
+    return f"{size // 1000}k"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    figures = []
+    for figure in run(args.quick, tuple(args.sizes)):
+        print(figure.json(), flush=True)
+        figures.append(figure)
+    print("\n" + table(figures))
 
 
 if __name__ == "__main__":

@@ -1,39 +1,62 @@
-"""Build a large synthetic knowledge base for benchmarks: varied review-like text and real embeddings.
+"""Build a large synthetic knowledge base for benchmarks: real review prose, real embeddings.
 
-A pool of sentences written from templates is embedded once with the real model;
-each passage joins a few of them, and its vector is the normalised mean of
-theirs with a little noise, so the store has realistic neighbourhoods at any size.
+The sentences are those of the sample digests that ship in corpora/sample/src,
+embedded once with the real model; each passage joins a few of them and its
+vector is the normalised mean of theirs with a little noise. Words are then as
+common across the store as they are in real review text (which decides what
+keyword search costs), and the vectors have realistic neighbourhoods at any size.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 
 from kb import KnowledgeBase, Settings
 from kb.models import Document, DocumentMeta, Evidence, Passage, Sentence, ThemeMatch
+from kb.text import read_jsonl, sentence_spans
 
-AGENCIES = ["the health visitor", "the GP", "children's social care", "the police", "the school", "the midwife",
-            "CAMHS", "the housing officer", "the paediatrician", "the MASH", "the probation officer", "the nursery"]
-ACTIONS = ["did not share", "recorded but did not act on", "was not told about", "escalated", "closed the case after",
-           "assessed", "visited the family about", "referred", "did not see the child during", "accepted the explanation for"]
-OBJECTS = ["a bruise on the baby's cheek", "repeated missed appointments", "domestic abuse incidents", "the mother's low mood",
-           "concerns about neglect", "an unexplained injury", "the stepfather's history", "the child's weight loss",
-           "reports of sexual exploitation", "the family's move to a new area", "school absences", "alcohol misuse"]
-TAILS = ["and nobody joined the dots.", "so the referral did not meet the threshold.", "which was treated as a new incident.",
-         "without seeing the child alone.", "and the case was closed with no further action.", "as managers were overstretched.",
-         "although the information was already held by another agency.", "and no strategy discussion took place."]
+CHECKOUT = Path(__file__).resolve().parent.parent
+DIGESTS = CHECKOUT / "corpora" / "sample" / "src"
+DEV_QUERIES = CHECKOUT / "tests" / "data" / "search_dev.jsonl"
 CASES = [f"Child {chr(65 + i)}{j}" for i in range(26) for j in range(1, 5)]
 TYPES = ["serious case review", "child safeguarding practice review", "inquiry", "national review"]
+# Bump when the generator changes, so a cached store of the old kind is not reused.
+VERSION = 2
 
 
-def sentence_pool(rng: random.Random, size: int) -> list[str]:
-    pool = set()
-    while len(pool) < size:
-        pool.add(f"{rng.choice(AGENCIES).capitalize()} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}")
-    return sorted(pool)
+def digest_sentences() -> list[str]:
+    """Every prose sentence of the sample digests (headings, tables and lists left out)."""
+    sentences = []
+    for path in sorted(DIGESTS.glob("*.md")):
+        parts = path.read_text(encoding="utf-8").split("---", 2)
+        if len(parts) < 3:
+            continue
+        for paragraph in re.split(r"\n\s*\n", parts[2]):
+            text = " ".join(paragraph.split())
+            if not text or text[0] in "#|-*>":
+                continue
+            sentences += [text[a:b] for a, b in sentence_spans(text) if len(text[a:b].split()) >= 5]
+    return sorted(set(sentences))
+
+
+def store_dir(passages: int) -> Path:
+    return Path(f"/tmp/scrkb-bench-store-v{VERSION}-{passages}")
+
+
+def pool_embeddings(kb: KnowledgeBase, pool: list[str]) -> np.ndarray:
+    """The pool's vectors, computed once and shared by stores of every size."""
+    key = hashlib.sha256("\n".join(pool).encode()).hexdigest()[:16]
+    cached = Path(f"/tmp/scrkb-bench-pool-{key}.npy")
+    if cached.exists():
+        return np.load(cached)
+    vectors = kb.embedder.encode(pool)
+    np.save(cached, vectors)
+    return vectors
 
 
 def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> KnowledgeBase:
@@ -43,14 +66,14 @@ def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> 
         return kb
     rng = random.Random(seed)
     np_rng = np.random.default_rng(seed)
-    pool = sentence_pool(rng, 3000)
-    pool_vectors = kb.embedder.encode(pool)
+    pool = digest_sentences()
+    pool_vectors = pool_embeddings(kb, pool)
     theme_ids = kb.tagger.taxonomy.ids
-    for d in range(passages // per_document):
+    for d in range(kb.stats()["documents"], passages // per_document):
         doc_id = f"{d:016x}"
         records, vectors, sentence_vectors = [], [], []
         for i in range(per_document):
-            picks = rng.sample(range(len(pool)), 3)
+            picks = rng.sample(range(len(pool)), rng.randint(3, 6))
             text = " ".join(pool[j] for j in picks)
             vector = pool_vectors[picks].mean(axis=0) + np_rng.normal(0, 0.01, pool_vectors.shape[1])
             vector = (vector / np.linalg.norm(vector)).astype(np.float32)
@@ -67,15 +90,7 @@ def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> 
     return kb
 
 
-def queries(count: int, seed: int = 11) -> list[str]:
-    rng = random.Random(seed)
-    made = []
-    for i in range(count):
-        if i % 3 == 0:
-            made.append(f"{rng.choice(AGENCIES)} {rng.choice(OBJECTS)}")
-        elif i % 3 == 1:
-            made.append(f"{rng.choice(AGENCIES)} {rng.choice(ACTIONS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}")
-        else:
-            made.append(rng.choice(["HV no access", "threshold not met", "case closed NFA", "child not seen alone",
-                                    "Baby P", "nobody joined the dots", "disguised compliance", "CSE lifestyle choice"]))
-    return made
+def queries(count: int) -> list[str]:
+    """The development queries (written as reviewers, trainers and researchers ask), repeated to `count`."""
+    texts = read_jsonl(DEV_QUERIES, lambda row: row["query"])
+    return [texts[i % len(texts)] for i in range(count)]

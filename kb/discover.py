@@ -31,7 +31,7 @@ def discover(catalogue: Catalogue, min_size: int = 5, seed: int = 0) -> list[Clu
     """Cluster the store's passages; the clusters least explained by existing themes come first."""
     from sklearn.cluster import HDBSCAN
 
-    ids, vectors, _, _ = catalogue.embedding_matrix()
+    ids, vectors, *_ = catalogue.embedding_matrix()
     if len(ids) < 2 * min_size:
         return []
     rng = np.random.default_rng(seed)

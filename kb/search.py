@@ -19,6 +19,7 @@ from kb.embedding import Embedder
 from kb.filters import SearchFilters
 from kb.highlight import best_sentence, term_spans
 from kb.models import Hit
+from kb.term_statistics import TermStatistics
 from kb.vectors import VectorIndex
 from kb.vocabulary import Term, Vocabulary
 
@@ -52,19 +53,24 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def fts_query(terms: list[Term]) -> str | None:
-    """An FTS5 query OR-ing every form of every term, each quoted so user syntax stays inert.
-
-    Quoting means operators a user types (NEAR, column filters, stray quotes)
-    are searched for as words, never run as FTS5 syntax.
-    """
+def query_forms(terms: list[Term]) -> list[str]:
+    """Every way of writing every term, reduced to the words FTS5 can search for."""
     forms = []
     for term in terms:
         for alternative in term.alternatives:
             words = "".join(c if c.isalnum() or c in " -'" else " " for c in alternative).split()
             if words:
-                forms.append('"' + " ".join(words).replace('"', "") + '"')
-    return " OR ".join(dict.fromkeys(forms)) or None
+                forms.append(" ".join(words).replace('"', ""))
+    return list(dict.fromkeys(forms))
+
+
+def fts_query(forms: list[str]) -> str | None:
+    """An FTS5 query OR-ing the forms, each quoted so user syntax stays inert.
+
+    Quoting means operators a user types (NEAR, column filters, stray quotes)
+    are searched for as words, never run as FTS5 syntax.
+    """
+    return " OR ".join(f'"{form}"' for form in forms) or None
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str, float]:
@@ -87,6 +93,7 @@ class _Matrix:
         self.vectors = np.zeros((0, 0), dtype=np.float32)
         self.doc_ids: list[str] = []
         self.cases: list[str | None] = []
+        self.rowids = np.zeros(0, dtype=np.int64)  # ascending: the catalogue's rowid of each row
         self._lock = threading.Lock()
 
     def fresh(self) -> "_Matrix":
@@ -94,17 +101,27 @@ class _Matrix:
         if generation != self.generation:
             with self._lock:
                 if generation != self.generation:
-                    self.ids, self.vectors, self.doc_ids, self.cases = self.catalogue.embedding_matrix()
+                    self.ids, self.vectors, self.doc_ids, self.cases, self.rowids = self.catalogue.embedding_matrix()
                     self.row = {pid: i for i, pid in enumerate(self.ids)}
                     self.generation = generation
         return self
 
-    def score(self, query: np.ndarray, ids: list[str] | None, limit: int) -> list[tuple[str, float]]:
-        rows = np.arange(len(self.ids)) if ids is None else np.array([self.row[p] for p in ids if p in self.row], dtype=int)
+    def rows_of(self, rowids: np.ndarray) -> np.ndarray:
+        """Matrix rows of these catalogue rowids; rowids the matrix does not hold (yet) are left out."""
+        if not len(self.rowids):
+            return np.zeros(0, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.rowids, rowids), len(self.rowids) - 1)
+        return rows[self.rowids[rows] == rowids]
+
+    def score(self, query: np.ndarray, rows: np.ndarray | None, limit: int) -> list[tuple[str, float]]:
+        """The `limit` rows most like the query, among `rows` (all when None)."""
+        if rows is None:
+            rows = np.arange(len(self.ids))
         if not len(rows):
             return []
         sims = self.vectors[rows] @ query
-        top = np.argsort(-sims)[:limit]
+        top = np.argpartition(-sims, limit - 1)[:limit] if len(rows) > limit else np.arange(len(rows))
+        top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.ids[rows[i]], float(sims[i])) for i in top]
 
 
@@ -125,8 +142,7 @@ class Searcher:
         self.theme_ids = theme_ids
         self.weights = weights
         self.matrix = _Matrix(catalogue)
-        self._terms: list[str] = []
-        self._terms_generation = -1
+        self.statistics = TermStatistics(catalogue)
 
     def search(
         self,
@@ -191,24 +207,19 @@ class Searcher:
         fixed = []
         for term in terms:
             word = term.text.lower()
-            if term.phrase or " " in word or len(word) < 5 or not word.isalpha() or self.catalogue.matches_any(word):
+            if term.phrase or " " in word or len(word) < 5 or not word.isalpha() or self.statistics.passages_with([word])[0]:
                 fixed.append(term)
                 continue
-            close = difflib.get_close_matches(word, self._index_terms(), n=2, cutoff=SPELLING_CUTOFF)
+            close = difflib.get_close_matches(word, self.statistics.indexed_words(), n=2, cutoff=SPELLING_CUTOFF)
             fixed.append(Term(term.text, term.alternatives + tuple(close)) if close else term)
         return fixed
 
-    def _index_terms(self) -> list[str]:
-        generation = self.catalogue.generation()
-        if self._terms_generation != generation:
-            self._terms = self.catalogue.index_terms(min_passages=2)
-            self._terms_generation = generation
-        return self._terms
-
     def _keyword(self, terms: list[Term], filters: SearchFilters) -> list[tuple[str, float]]:
-        query = fts_query(terms)
+        query = fts_query(self.statistics.selective(query_forms(terms)))
         if not query:
             return []
+        if filters.is_empty():
+            return self.catalogue.keyword_search(query, CANDIDATES)
         where, params = filters.sql()
         return self.catalogue.keyword_search(query, CANDIDATES, where, params)
 
@@ -216,7 +227,8 @@ class Searcher:
         if filters.is_empty():
             return self.vectors.query(vector, CANDIDATES)
         where, params = filters.sql()
-        return self.matrix.fresh().score(vector, self.catalogue.filtered_ids(where, params), CANDIDATES)
+        matrix = self.matrix.fresh()
+        return matrix.score(vector, matrix.rows_of(self.catalogue.filtered_rowids(where, params)), CANDIDATES)
 
     # --- results ---------------------------------------------------------------
 

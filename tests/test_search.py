@@ -1,15 +1,15 @@
 """Search: safe keyword queries, semantic and hybrid rankings over the real stores."""
 
-from kb.search import fts_query, fuse
+from kb.search import fts_query, fuse, query_forms
 from kb.vocabulary import Vocabulary
 
 
 def test_fts_query_quotes_every_term_so_user_syntax_is_inert():
     vocabulary = Vocabulary.load()
-    query = fts_query(vocabulary.terms('"health visitor" NEAR(text'))
+    query = fts_query(query_forms(vocabulary.terms('"health visitor" NEAR(text')))
     assert query == '"health visitor" OR "NEAR" OR "text"'
-    assert fts_query(vocabulary.terms('text:abuse "unbalanced')) == '"text" OR "abuse" OR "unbalanced"'
-    assert fts_query(vocabulary.terms("the and of")) is None
+    assert fts_query(query_forms(vocabulary.terms('text:abuse "unbalanced'))) == '"text" OR "abuse" OR "unbalanced"'
+    assert fts_query(query_forms(vocabulary.terms("the and of"))) is None
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():
