@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,6 +31,11 @@ RRF_K = 10
 # How alike a misspelt word and an indexed word must be (difflib ratio) to search for both.
 SPELLING_CUTOFF = 0.8
 CANDIDATES = 100
+# A filtered keyword query keeping at least this share of the store is ranked unfiltered, over-fetching
+# up to OVERFETCH_LIMIT rows, then filtered; narrower filters go to SQLite's join.
+OVERFETCH_SHARE = 0.05
+OVERFETCH_LIMIT = 5000
+REMEMBERED_FILTERS = 32
 # Passages this similar (cosine) are the same text: an executive summary repeating the report.
 DUPLICATE_SIMILARITY = 0.96
 
@@ -143,6 +149,8 @@ class Searcher:
         self.weights = weights
         self.matrix = _Matrix(catalogue)
         self.statistics = TermStatistics(catalogue)
+        self._allowed_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._allowed_lock = threading.Lock()
 
     def search(
         self,
@@ -220,15 +228,41 @@ class Searcher:
             return []
         if filters.is_empty():
             return self.catalogue.keyword_search(query, CANDIDATES)
+        allowed = self._allowed(filters)
+        share = len(allowed) / max(1, len(self.matrix.fresh().rowids))
+        if share >= OVERFETCH_SHARE:
+            # Rank without the filter and keep the allowed rows: exact whenever enough survive,
+            # and it spares the join a filtered FTS5 query makes for every matching passage.
+            fetch = int(min(OVERFETCH_LIMIT, 2 * CANDIDATES / share))
+            ranked = self.catalogue.keyword_search(query, fetch, with_rowids=True)
+            rowids = np.fromiter((rowid for rowid, _, _ in ranked), dtype=np.int64, count=len(ranked))
+            kept = [(pid, score) for (_, pid, score), ok in zip(ranked, np.isin(rowids, allowed)) if ok]
+            if len(kept) >= CANDIDATES or len(ranked) < fetch:
+                return kept[:CANDIDATES]
         where, params = filters.sql()
         return self.catalogue.keyword_search(query, CANDIDATES, where, params)
 
     def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float]]:
         if filters.is_empty():
             return self.vectors.query(vector, CANDIDATES)
-        where, params = filters.sql()
         matrix = self.matrix.fresh()
-        return matrix.score(vector, matrix.rows_of(self.catalogue.filtered_rowids(where, params)), CANDIDATES)
+        return matrix.score(vector, matrix.rows_of(self._allowed(filters)), CANDIDATES)
+
+    def _allowed(self, filters: SearchFilters) -> np.ndarray:
+        """The rowids a filter keeps; the last few filters are remembered, as a reader pages
+        through results and both rankings of one query ask for the same filter."""
+        key = (self.catalogue.generation(), filters)
+        with self._allowed_lock:
+            if key in self._allowed_cache:
+                self._allowed_cache.move_to_end(key)
+                return self._allowed_cache[key]
+        where, params = filters.sql()
+        rowids = self.catalogue.filtered_rowids(where, params)
+        with self._allowed_lock:
+            self._allowed_cache[key] = rowids
+            while len(self._allowed_cache) > REMEMBERED_FILTERS:
+                self._allowed_cache.popitem(last=False)
+        return rowids
 
     # --- results ---------------------------------------------------------------
 

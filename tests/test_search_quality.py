@@ -59,6 +59,25 @@ def test_filters_combine_and_every_hit_obeys_them(sample_kb):
         assert "health visitor" in {e.canonical for e in stored.entities}
 
 
+@pytest.mark.parametrize("limit", [5000, 120])  # 120: the over-fetch runs short and falls back to the join
+def test_a_broad_filter_ranks_keyword_hits_exactly_as_sqlite_filters_them(sample_kb, monkeypatch, limit):
+    import kb.search
+
+    monkeypatch.setattr(kb.search, "OVERFETCH_LIMIT", limit)
+    searcher = sample_kb.searcher
+    for flt in (SearchFilters(year_from=2009), SearchFilters(sections=("analysis", "findings")),
+                SearchFilters(review_types=("serious case review",)), SearchFilters(cases=("Daniel Pelka",))):
+        for query in ("agencies did not share what they knew", "school child protection referral social care",
+                      "health visitor"):
+            terms = searcher._corrected(searcher.vocabulary.terms(query))
+            where, params = flt.sql()
+            joined = sample_kb.catalogue.keyword_search(
+                kb.search.fts_query(searcher.statistics.selective(kb.search.query_forms(terms))),
+                kb.search.CANDIDATES, where, params)
+            in_order = sorted(searcher._keyword(terms, flt), key=lambda hit: (-round(hit[1], 9), hit[0]))
+            assert in_order == sorted(joined, key=lambda hit: (-round(hit[1], 9), hit[0])), (flt, query)
+
+
 def test_bad_filters_are_refused_with_a_reason(sample_kb):
     with pytest.raises(FilterError, match="unknown theme: nope"):
         sample_kb.search("x", filters=SearchFilters(themes=("nope",)))
