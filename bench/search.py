@@ -32,7 +32,8 @@ from kb.knowledge_base import KnowledgeBase  # noqa: E402
 from kb.vocabulary import STOPWORDS  # noqa: E402
 
 SIZES = (10_000, 100_000, 300_000)
-QUERIES = 210  # the issue asks for at least 200 of each mode, with and without filters
+# Queries per mode, with and without filters: at least 200 at the size the target is set for.
+QUERIES = {10_000: 100, 100_000: 210, 300_000: 100}
 TARGET_P95_MS = 150
 
 
@@ -42,7 +43,7 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None) -> Iterator[F
         started = time.perf_counter()
         kb = build(store_dir(size), size)
         print(f"store of {size} passages ready in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        for figure in measure(kb, size, 60 if quick else QUERIES):
+        for figure in measure(kb, size, 60 if quick else QUERIES.get(size, 100)):
             if figure.name.endswith("_hybrid_p95"):
                 p95[size] = figure.value
             yield figure
@@ -77,7 +78,7 @@ def measure(kb: KnowledgeBase, size: int, count: int) -> Iterator[Figure]:
             yield Figure(f"{name}_p50", percentile(times, 50), "ms", percentile(floors, 50))
             yield Figure(f"{name}_p95", percentile(times, 95), "ms", percentile(floors, 95),
                          target=f"< {TARGET_P95_MS} ms at 100k" if mode == "hybrid" and size == 100_000 else None)
-    yield from stages(kb, size, texts)
+    yield from stages(kb, size, texts[:60])
 
 
 def floor(kb: KnowledgeBase, text: str, filters: SearchFilters, mode: str) -> float:

@@ -11,15 +11,14 @@ import json
 import os
 import re
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from kb.sqlite_file import SQLiteFile
 
 ROLES = ("reader", "trainer", "researcher", "admin")
 # What each role may do beyond reading; admin may do everything.
@@ -100,46 +99,16 @@ def _user(row: sqlite3.Row) -> User:
     return User(row["user_id"], row["username"], row["role"], row["generation"], row["created"])
 
 
-class Accounts:
-    """The accounts database; one connection per thread, as the catalogue does."""
+class Accounts(SQLiteFile):
+    """The accounts database."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
         # Password hashes and who read what: for this user only. Made 0600 before SQLite opens it,
         # since SQLite gives the -wal and -shm files the database file's mode.
         os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.path.chmod(0o600)
-        self._local = threading.local()
         self.db.executescript(SCHEMA)
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
-
-    def close(self) -> None:
-        """Close this thread's connection (before a fork, which no connection may cross)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # --- users -----------------------------------------------------------------------------------
 
@@ -190,7 +159,7 @@ class Accounts:
         """The user these credentials name, or None; raises Throttled after too many failures."""
         username, password = username[:100], password[:PASSWORD_MAX]
         since = time.time() - WINDOW_SECONDS
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM login_failures WHERE at < ?", (since,))
             by_user = db.execute("SELECT count(*) FROM login_failures WHERE username = ?", (username,)).fetchone()[0]
             by_address = db.execute("SELECT count(*) FROM login_failures WHERE address = ?", (address,)).fetchone()[0]

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from kb.models import Document, DocumentMeta, EntitySpan, Evidence, Failure, Page, Passage, Sentence, ThemeMatch
+from kb.sqlite_file import SQLiteFile
 
 SCHEMA_VERSION = 1
 # The keyword index's tokenizer; kb.term_statistics tokenises queries with the same one.
@@ -144,13 +143,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class Catalogue:
+class Catalogue(SQLiteFile):
     """SQLite access for the knowledge base; one connection per thread."""
 
+    PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON")
+
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        super().__init__(path)
         self.db.executescript(SCHEMA)  # idempotent, and commits on its own
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self._add_redacted_pages_column()
@@ -163,35 +162,6 @@ class Catalogue:
             self.db.execute("ALTER TABLE documents ADD COLUMN redacted_pages TEXT NOT NULL DEFAULT '[]'")
         except sqlite3.OperationalError:  # another process added it first
             pass
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # --- documents and paths -------------------------------------------------
 
