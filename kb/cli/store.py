@@ -182,6 +182,12 @@ def check(kb: KnowledgeBase, as_json):
             f"missing {len(report['missing_vectors'])}, orphans {len(report['orphan_vectors'])}, "
             f"documents pending {len(report['documents_pending'])} (index: {report['index']})"
         )
+        if report["backend_mismatch"]:
+            click.echo(
+                f"note: stored vectors were embedded with {', '.join(report['stored_embedding_backends'])}, "
+                f"queries now with {report['embedding_backend']} (SCRKB_EMBEDDING_BACKEND); search works, "
+                "scores differ slightly; ingest into a new store with one backend to match them"
+            )
     if not report["consistent"]:
         sys.exit(1)
 
