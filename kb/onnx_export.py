@@ -40,7 +40,7 @@ def cached_model(variant: str, cache_dir: Path, source_dir: Path, load_torch: Ca
     `load_torch` returns the packaged transformer as a torch module; it is
     called only when an export is needed.
     """
-    folder = cache_dir / f"{source_dir.name}-{fingerprint(source_dir)[:16]}"
+    folder = cache_dir / f"onnx-{fingerprint(source_dir)[:16]}"
     path = folder / FILES[variant]
     if path.exists():
         return path
