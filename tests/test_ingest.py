@@ -140,7 +140,9 @@ def test_the_store_records_its_embedding_backend_and_check_names_another(tmp_pat
     assert same["stored_embedding_backends"] == ["onnx"] and not same["backend_mismatch"]
 
     other = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "torch"})  # still exits 0
-    assert "embedded with onnx, queries now with torch" in other.stdout
+    assert "embedded with onnx, queries now with torch" in other.stdout and "search is unchanged" in other.stdout
+    int8 = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx-int8"})
+    assert "queries now with onnx-int8" in int8.stdout and "scores shift" in int8.stdout
     # A store from before backends were recorded was embedded with torch.
     with sqlite3.connect(home / "catalogue.sqlite3") as db:
         db.execute("DELETE FROM meta WHERE key = 'embedding_backends'")
