@@ -157,7 +157,8 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     old = prior[0] if prior else None
     old_ids = kb.catalogue.passage_ids_of(old) if old else []
     kb.catalogue.write_document(
-        document, extracted.pages, page_texts, passages, vectors, sentence_vectors, tagger.version, replaces=old
+        document, extracted.pages, page_texts, passages, vectors, sentence_vectors, tagger.version, replaces=old,
+        embedding_backend=kb.embedder.backend,
     )
     # Vectors go in only after the catalogue holds the whole document, so an
     # interrupted run leaves a document marked "vectors pending", never half-indexed.

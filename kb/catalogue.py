@@ -186,10 +186,17 @@ class Catalogue(SQLiteFile):
         sentence_vectors: list[np.ndarray],
         taxonomy_version: str,
         replaces: str | None = None,
+        embedding_backend: str | None = None,
     ) -> None:
-        """Store a whole document (and drop the one it replaces) in one transaction."""
+        """Store a whole document (and drop the one it replaces) in one transaction.
+
+        `embedding_backend` names what made the vectors; the store remembers every one it was given.
+        """
         meta = {column: getattr(document.meta, name) for name, column in META_FIELDS.items()}
         with self.transaction() as db:
+            if embedding_backend:
+                backends = sorted({*self._embedding_backends(db), embedding_backend})
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_backends', ?)", (json.dumps(backends),))
             if replaces:
                 self._delete_if_orphaned(db, replaces, ignoring=document.source_path)
             db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
@@ -360,6 +367,18 @@ class Catalogue(SQLiteFile):
             (theme_id, per_document, limit),
         )
         return [(r[0], r[1]) for r in rows]
+
+    def embedding_backends(self) -> list[str]:
+        """The backends that embedded the stored vectors (see Embedder.backend)."""
+        return self._embedding_backends(self.db)
+
+    @staticmethod
+    def _embedding_backends(db: sqlite3.Connection) -> list[str]:
+        row = db.execute("SELECT value FROM meta WHERE key = 'embedding_backends'").fetchone()
+        if row:
+            return json.loads(row["value"])
+        # Stores from before the backend was recorded were all embedded with torch.
+        return ["torch"] if db.execute("SELECT 1 FROM passages LIMIT 1").fetchone() else []
 
     def meta_value(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

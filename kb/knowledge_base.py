@@ -39,7 +39,7 @@ class KnowledgeBase:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(batch_size=self.settings.embed_batch_size)
+        return Embedder(self.settings.embed_batch_size, self.settings.embedding_backend, self.settings.model_cache)
 
     @cached_property
     def reports(self) -> ReportCatalogue:
@@ -172,9 +172,15 @@ class KnowledgeBase:
             self.vectors.delete(passage_ids)
 
     def check(self) -> dict:
-        """Compare the catalogue with the vector index: the passage ids each holds alone."""
+        """Compare the catalogue with the vector index: the passage ids each holds alone.
+
+        Also names the embedding backends of the stored vectors when they are not
+        the one queries use now: search still works (their vectors are about 0.99
+        cosine apart) but scores shift a little, so it should be seen.
+        """
         stored = self.catalogue.all_passage_ids()
         indexed = self.vectors.ids()
+        backends = self.catalogue.embedding_backends()
         return {
             "consistent": stored == indexed and not self.catalogue.documents_missing_vectors(),
             "index": self.vectors.location,
@@ -183,6 +189,9 @@ class KnowledgeBase:
             "missing_vectors": sorted(stored - indexed),
             "orphan_vectors": sorted(indexed - stored),
             "documents_pending": self.catalogue.documents_missing_vectors(),
+            "embedding_backend": self.settings.embedding_backend,
+            "stored_embedding_backends": backends,
+            "backend_mismatch": bool(backends) and backends != [self.settings.embedding_backend],
         }
 
     def reindex(self, full: bool = False) -> dict:

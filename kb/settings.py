@@ -22,6 +22,8 @@ class Settings:
     sample_corpus: Path = CHECKOUT / "corpora" / "sample"
     user_themes: Path | None = None
     embed_batch_size: int = 32
+    embedding_backend: str = "onnx"
+    model_cache: Path = CHECKOUT / "var" / "models"
     host: str = "127.0.0.1"
     port: int = 5000
     parse_timeout: float = 120.0
@@ -100,6 +102,12 @@ HELP = {
     "user_themes": "YAML file of the user's own themes, added to the built-in taxonomy "
     "(same schema as kb/data/themes.yaml); run `scrkb retag` after changing it.",
     "embed_batch_size": "Passages per batch when embedding.",
+    "embedding_backend": "How the embedding model runs: `onnx-int8` (ONNX Runtime, int8 weights), `onnx` "
+    "(ONNX Runtime, full precision) or `torch`. The ONNX models are exported offline from the packaged "
+    "weights on first use. Vectors differ slightly between backends (cosine about 0.99), so a store is "
+    "best searched with the backend that built it; `scrkb check` says when they differ.",
+    "model_cache": "Folder for the ONNX models exported from the packaged weights, one subfolder per "
+    "fingerprint of those weights. Default: var/models inside the checkout, ignored by git.",
     "host": "Address `scrkb serve` binds to.",
     "port": "Port `scrkb serve` listens on.",
     "parse_timeout": "Seconds that opening a PDF, or reading any one of its pages (OCR included), may take "

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sqlite3
 
 from conftest import run_cli, url_env
 from pdfs import ReportSpec, Heading, Para, build_report, encrypted_pdf, truncated_pdf, zero_page_pdf
@@ -130,3 +131,21 @@ def test_show_prints_metadata_and_passages(tmp_path, child_s_pdf):
     assert [p["seq"] for p in shown["passages"]] == list(range(len(shown["passages"])))
     missing = run_cli("show", "nope", home=home, check=False)
     assert missing.returncode == 1 and "No document with id 'nope'" in missing.stderr
+
+
+def test_the_store_records_its_embedding_backend_and_check_names_another(tmp_path, child_s_pdf):
+    home = tmp_path / "kb"
+    run_cli("ingest", str(child_s_pdf), home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"})
+    same = summary(run_cli("check", "--json", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"}))
+    assert same["stored_embedding_backends"] == ["onnx"] and not same["backend_mismatch"]
+
+    other = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "torch"})  # still exits 0
+    assert "embedded with onnx, queries now with torch" in other.stdout and "search is unchanged" in other.stdout
+    int8 = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx-int8"})
+    assert "queries now with onnx-int8" in int8.stdout and "scores shift" in int8.stdout
+    # A store from before backends were recorded was embedded with torch.
+    with sqlite3.connect(home / "catalogue.sqlite3") as db:
+        db.execute("DELETE FROM meta WHERE key = 'embedding_backends'")
+    db.close()
+    old = summary(run_cli("check", "--json", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"}))
+    assert old["consistent"] and old["stored_embedding_backends"] == ["torch"] and old["backend_mismatch"]

@@ -182,6 +182,14 @@ def check(kb: KnowledgeBase, as_json):
             f"missing {len(report['missing_vectors'])}, orphans {len(report['orphan_vectors'])}, "
             f"documents pending {len(report['documents_pending'])} (index: {report['index']})"
         )
+        if report["backend_mismatch"]:
+            stored = report["stored_embedding_backends"]
+            effect = ("int8 vectors are about 0.99 cosine from full precision, so search works but scores shift "
+                      "slightly; ingest into a new store with one backend to match them"
+                      if "onnx-int8" in [*stored, report["embedding_backend"]]
+                      else "both run the model at full precision (cosine 1.0000), so search is unchanged")
+            click.echo(f"note: stored vectors were embedded with {', '.join(stored)}, queries now with "
+                       f"{report['embedding_backend']} (SCRKB_EMBEDDING_BACKEND): {effect}")
     if not report["consistent"]:
         sys.exit(1)
 
