@@ -20,7 +20,7 @@ from build import SRC_DIR, Digest, parse_source, render_pdf, sources  # noqa: E4
 CACHE = Path("/tmp/scrkb-bench-corpus")
 
 
-def _digests() -> list[Digest]:
+def sample_digests() -> list[Digest]:
     # The image-only digest would measure Tesseract, which the floor does not include.
     return [d for d in map(parse_source, sources(SRC_DIR)) if d.meta.layout != "image-only"]
 
@@ -35,7 +35,7 @@ def _report(digests: list[Digest], name: str, blocks: list, layout: str) -> byte
 def long_reports(count: int, per_report: int = 3) -> list[Path]:
     """`count` reports of about 18 pages each, each joining `per_report` digests."""
     folder = CACHE / f"long-{per_report}"
-    digests = _digests()
+    digests = sample_digests()
     paths = []
     for n in range(count):
         path = folder / f"report-{n:03d}.pdf"
@@ -50,7 +50,7 @@ def long_reports(count: int, per_report: int = 3) -> list[Path]:
 def short_reports(first: int, count: int) -> list[Path]:
     """Reports numbered first..first+count-1 of two pages: a title page and a heading with one paragraph."""
     folder = CACHE / "short"
-    digests = _digests()
+    digests = sample_digests()
     sections = [(d, s) for d in digests for s in _sections(d.blocks)]
     paths = []
     for n in range(first, first + count):

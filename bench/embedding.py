@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(CHECKOUT), str(CHECKOUT / "bench")]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(CHECKOUT))
 
-from figures import Figure, table  # noqa: E402
+from bench.figures import Figure, print_all  # noqa: E402
 
 from kb.embedding import Embedder, _threads  # noqa: E402
 from kb.onnx_export import ExportError  # noqa: E402
@@ -56,9 +57,9 @@ def run(quick: bool = False) -> Iterator[Figure]:
 
 def paragraphs(count: int) -> list[str]:
     """Review paragraphs from the sample digests, repeated if need be to make `count`."""
-    from corpus import _digests
+    from bench.corpus import sample_digests
 
-    found = [b.text for d in _digests() for b in d.blocks if b.kind == "para" and len(b.text.split()) >= 20]
+    found = [b.text for d in sample_digests() for b in d.blocks if b.kind == "para" and len(b.text.split()) >= 20]
     return (found * (count // max(1, len(found)) + 1))[:count]
 
 
@@ -66,12 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    figures = []
-    for figure in run(quick=args.quick):
-        print(figure.json(), flush=True)
-        figures.append(figure)
-    print()
-    print(table(figures))
+    print_all(run(quick=args.quick))
 
 
 if __name__ == "__main__":

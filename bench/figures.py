@@ -7,6 +7,7 @@ ratio holds on a shared, noisy machine where absolute figures drift.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 
@@ -39,3 +40,26 @@ def table(figures: list[Figure]) -> str:
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else "-"
         lines.append(f"{f.name:<44} {f.value:>11.4g} {f.unit:<10} {floor:>10} {ratio:>6}  {f.target or ''}")
     return "\n".join(lines)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it was started (exec'd).
+
+    Not getrusage's ru_maxrss: Linux carries that across fork and exec, so a
+    child started by a big parent reports the parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def print_all(figures: Iterable[Figure]) -> list[Figure]:
+    """Print each figure's JSON line as it is measured, then the table; return them."""
+    shown = []
+    for figure in figures:
+        print(figure.json(), flush=True)
+        shown.append(figure)
+    print("\n" + table(shown))
+    return shown

@@ -19,10 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(CHECKOUT), str(CHECKOUT / "bench")]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(CHECKOUT))
 
-from corpus import long_reports, short_reports  # noqa: E402
-from figures import Figure, table  # noqa: E402
+from bench.corpus import long_reports, short_reports  # noqa: E402
+from bench.figures import Figure, peak_rss_mb, print_all  # noqa: E402
 
 STORES = Path("/tmp/scrkb-bench-ingest")
 EMBED_BATCH = 32
@@ -95,7 +96,7 @@ def _timed_ingest(kb, paths) -> dict:
 def _ingest_twice(home: Path, paths: list[Path]) -> tuple[dict, dict]:
     kb = _fresh_kb(home)
     first = _timed_ingest(kb, paths)
-    first["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    first["peak_rss_mb"] = peak_rss_mb()
     first["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return first, _timed_ingest(kb, paths)
 
@@ -145,12 +146,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller corpus and store, for a first look")
     args = parser.parse_args()
-    figures = []
-    for figure in run(quick=args.quick):
-        print(figure.json(), flush=True)
-        figures.append(figure)
-    print()
-    print(table(figures))
+    print_all(run(quick=args.quick))
 
 
 if __name__ == "__main__":

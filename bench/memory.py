@@ -10,7 +10,6 @@ is measured by the ingest benchmark.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.figures import Figure  # noqa: E402
+from bench.figures import Figure, peak_rss_mb  # noqa: E402
 from bench.synthetic_store import build, queries, store_dir  # noqa: E402
 
 TARGET_MB = 2500
@@ -71,4 +70,4 @@ def bare(store: Path) -> None:
 if __name__ == "__main__":
     role, store = sys.argv[1], Path(sys.argv[2])
     {"serve": serve, "floor": bare}[role](store)
-    print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    print(json.dumps({"peak_rss_mb": round(peak_rss_mb(), 1)}))

@@ -65,6 +65,25 @@ class ChromaServer:
         )
 
 
+def check_reachable(url: str, timeout: float = 10.0) -> None:
+    """Ask a Chroma server's heartbeat over plain HTTP, without a Chroma client.
+
+    For a process about to fork (gunicorn's master): a Chroma client holds
+    connections and threads that must not cross a fork.
+    """
+    import urllib.error
+    import urllib.request
+
+    server = ChromaServer.parse(url)
+    scheme = "https" if server.ssl else "http"
+    try:
+        with urllib.request.urlopen(f"{scheme}://{server.host}:{server.port}/api/v2/heartbeat", timeout=timeout):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise VectorStoreUnavailable(f"cannot reach the Chroma server at {server.url} ({reason})") from None
+
+
 def _unreachable_names_the_server(method):
     """Turn a lost connection into VectorStoreUnavailable naming the URL, instead of an httpx traceback."""
 

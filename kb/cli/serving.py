@@ -12,7 +12,7 @@ from kb.cli import main
 from kb.cli.common import kb_dir_option
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
-from kb.vectors import VectorStoreUnavailable
+from kb.vectors import VectorStoreUnavailable, check_reachable
 
 # Threads per process: they overlap SQLite reads, page rendering and socket
 # writes with the one request that is computing on a core.
@@ -53,6 +53,13 @@ def serve(kb_dir: Path | None, host, port, workers):
     if settings.workers == 1:
         serve_in_process(settings)
     else:
+        if settings.chroma_url:
+            # Here rather than only in each worker: a worker that fails while gunicorn is
+            # still starting the others makes gunicorn stop with a traceback of its own.
+            try:
+                check_reachable(settings.chroma_url)
+            except VectorStoreUnavailable as exc:
+                raise click.ClickException(str(exc)) from None
         # Not a KnowledgeBase here: the master forks the workers, and neither an
         # open SQLite connection nor a loaded model may cross a fork.
         gunicorn_app(settings).run()
