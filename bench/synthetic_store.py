@@ -87,6 +87,7 @@ def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> 
         document = Document(doc_id, doc_id * 4, f"/synthetic/{doc_id}.pdf", 1, per_document // 4, meta)
         kb.catalogue.write_document(document, [], [], records, np.stack(vectors), sentence_vectors, kb.tagger.version)
         kb.index_document(doc_id)
+    kb.catalogue.refresh_statistics()
     return kb
 
 

@@ -74,6 +74,8 @@ def ingest_paths(
                 report.possible_failed_redaction[outcome.path] = outcome.redacted_pages
             if on_file:
                 on_file(outcome)
+    if report.ingested or report.replaced:
+        kb.catalogue.refresh_statistics()
     stats = kb.stats()
     report.documents, report.pages, report.passages = stats["documents"], stats["pages"], stats["passages"]
     report.seconds = time.perf_counter() - started

@@ -269,19 +269,22 @@ class Searcher:
     def _collapse(self, ordered: list[str]) -> list[list[str]]:
         """Group near-identical passages under the best-ranked one."""
         matrix = self.matrix.fresh()
+        rows = [matrix.row.get(pid) for pid in ordered]
+        vectors = np.zeros((len(ordered), matrix.vectors.shape[1] or 1), dtype=np.float32)
+        for i, row in enumerate(rows):
+            if row is not None:
+                vectors[i] = matrix.vectors[row]
+        similar = vectors @ vectors.T  # one product for all pairs; a passage without a vector matches none
         groups: list[list[str]] = []
-        kept: list[np.ndarray] = []
-        for pid in ordered:
-            row = matrix.row.get(pid)
-            vector = matrix.vectors[row] if row is not None else None
-            if vector is not None and kept:
-                sims = np.stack(kept) @ vector
-                best = int(np.argmax(sims))
-                if sims[best] >= DUPLICATE_SIMILARITY:
+        heads: list[int] = []
+        for i, pid in enumerate(ordered):
+            if heads:
+                best = int(np.argmax(similar[i, heads]))
+                if similar[i, heads[best]] >= DUPLICATE_SIMILARITY:
                     groups[best].append(pid)
                     continue
             groups.append([pid])
-            kept.append(vector if vector is not None else np.zeros(matrix.vectors.shape[1] or 1, dtype=np.float32))
+            heads.append(i)
         return groups
 
     def _hits(self, groups, fused, keyword, semantic, rankings, terms, query_vector) -> list[Hit]:
