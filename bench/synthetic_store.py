@@ -63,6 +63,7 @@ def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> 
     """Create (once) a store of `passages` passages under `home`; reuse it if it is complete."""
     kb = KnowledgeBase(Settings(home=home, catalogue=home / "none.csv"))
     if kb.stats()["passages"] >= passages and kb.check()["consistent"]:
+        kb.catalogue.refresh_statistics()  # cheap, and a store from an older version of this script lacks them
         return kb
     rng = random.Random(seed)
     np_rng = np.random.default_rng(seed)
