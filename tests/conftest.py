@@ -61,14 +61,28 @@ def url_env(chroma_url: str | None) -> dict:
     return {"SCRKB_CHROMA_URL": chroma_url} if chroma_url else {}
 
 
-def _ingest_child_s(tmp_path_factory, child_s_pdf, chroma_url: str | None = None) -> KnowledgeBase:
+def ingested_store(home: Path, pdfs: list[Path], catalogue: Path | None = None,
+                   chroma_url: str | None = None) -> KnowledgeBase:
+    """A store under `home` holding these PDFs, every one of them ingested."""
     from ingest import ingest_paths
 
-    home = tmp_path_factory.mktemp("store")
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv", chroma_url=chroma_url))
-    report = ingest_paths(kb, [child_s_pdf])
-    assert report.ingested == 1 and not report.failed
+    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=catalogue or home / "none.csv", chroma_url=chroma_url))
+    report = ingest_paths(kb, pdfs)
+    assert report.ingested == len(pdfs) and not report.failed, report.failed
     return kb
+
+
+def passage_id(kb: KnowledgeBase, starts: str) -> str:
+    """The id of the stored passage whose text starts so."""
+    for document in kb.documents():
+        for p in kb.passages(document.doc_id):
+            if p.text.startswith(starts):
+                return p.passage_id
+    raise AssertionError(f"no passage starts with {starts!r}")
+
+
+def _ingest_child_s(tmp_path_factory, child_s_pdf, chroma_url: str | None = None) -> KnowledgeBase:
+    return ingested_store(tmp_path_factory.mktemp("store"), [child_s_pdf], chroma_url=chroma_url)
 
 
 @pytest.fixture(scope="session")
@@ -138,11 +152,5 @@ def hostile_review():
 @pytest.fixture(scope="session")
 def hostile_kb(tmp_path_factory, child_s_pdf):
     """Child S and the hostile Child Z review, ingested once for the security tests."""
-    from ingest import ingest_paths
-
     home = tmp_path_factory.mktemp("hostile")
-    pdf = build_report(home / "child-z.pdf", hostile_review())
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv"))
-    report = ingest_paths(kb, [child_s_pdf, pdf])
-    assert report.ingested == 2 and not report.failed
-    return kb
+    return ingested_store(home, [child_s_pdf, build_report(home / "child-z.pdf", hostile_review())])

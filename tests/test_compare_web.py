@@ -7,9 +7,10 @@ import re
 from html import unescape
 
 import pytest
+from conftest import ingested_store
 from pdfs import Heading, PageBreak, Para, ReportSpec, build_report
 
-from kb import KnowledgeBase, Settings
+from kb import KnowledgeBase
 from webapp import create_app
 
 CATALOGUE_COLUMNS = [
@@ -43,8 +44,6 @@ def similar_review(name: str, area: str) -> ReportSpec:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, child_s_pdf) -> KnowledgeBase:
     """Child S (2021, described from its text), Child P (1999) and Child R (2010) from catalogue rows."""
-    from ingest import ingest_paths
-
     home = tmp_path_factory.mktemp("compare")
     catalogue = home / "catalogue.csv"
     with open(catalogue, "w", newline="", encoding="utf-8") as fh:
@@ -56,9 +55,7 @@ def store(tmp_path_factory, child_s_pdf) -> KnowledgeBase:
                              year, "", "", "", ""])
     pdfs = [build_report(home / "child-p.pdf", similar_review("Child P", "Eastholm")),
             build_report(home / "child-r.pdf", similar_review("Child R", "Southby"))]
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=catalogue))
-    report = ingest_paths(kb, [child_s_pdf, *pdfs])
-    assert report.ingested == 3 and not report.failed
+    kb = ingested_store(home, [child_s_pdf, *pdfs], catalogue=catalogue)
     assert set(kb.cases()) == {"Child P", "Child R", "Child S"}
     return kb
 

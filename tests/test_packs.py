@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
+from conftest import ingested_store, passage_id
 from docx import Document as WordDocument
 from pdfs import Heading, PageBreak, Para, ReportSpec, build_report
 
@@ -72,22 +73,9 @@ def write_catalogue(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, child_s_pdf) -> KnowledgeBase:
     """Child S (described from its text) and Child T (from a catalogue row with a URL)."""
-    from ingest import ingest_paths
-
     home = tmp_path_factory.mktemp("packs")
-    child_t = build_report(home / "child-t.pdf", child_t_review())
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=write_catalogue(home / "catalogue.csv")))
-    report = ingest_paths(kb, [child_s_pdf, child_t])
-    assert report.ingested == 2 and not report.failed
-    return kb
-
-
-def passage_id(kb: KnowledgeBase, starts: str) -> str:
-    for document in kb.documents():
-        for p in kb.passages(document.doc_id):
-            if p.text.startswith(starts):
-                return p.passage_id
-    raise AssertionError(f"no passage starts with {starts!r}")
+    return ingested_store(home, [child_s_pdf, build_report(home / "child-t.pdf", child_t_review())],
+                          catalogue=write_catalogue(home / "catalogue.csv"))
 
 
 def order(kb: KnowledgeBase, pack_id: int) -> list[str]:

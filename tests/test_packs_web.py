@@ -6,10 +6,11 @@ import io
 import re
 
 import pytest
+from conftest import ingested_store, passage_id
 from docx import Document as WordDocument
 from pdfs import Heading, Para, ReportSpec, build_report
 
-from kb import KnowledgeBase, Settings
+from kb import KnowledgeBase
 from kb.packs import NOTE_MAX, TITLE_MAX
 from webapp import create_app
 
@@ -32,28 +33,14 @@ def hostile_review() -> ReportSpec:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, child_s_pdf) -> KnowledgeBase:
-    from ingest import ingest_paths
-
     home = tmp_path_factory.mktemp("packs-web")
-    hostile = build_report(home / "child-m.pdf", hostile_review())
-    kb = KnowledgeBase(Settings(home=home / "kb", catalogue=home / "none.csv"))
-    report = ingest_paths(kb, [child_s_pdf, hostile])
-    assert report.ingested == 2 and not report.failed
-    return kb
+    return ingested_store(home, [child_s_pdf, build_report(home / "child-m.pdf", hostile_review())])
 
 
 @pytest.fixture
 def client(store):
-    # These tests are about the pack routes; CSRF tokens on every form are tested in test_security.py.
+    # These tests are about the pack routes; CSRF tokens on every form are tested in test_access.py.
     return create_app(store, {"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
-
-
-def passage_id(kb: KnowledgeBase, starts: str) -> str:
-    for document in kb.documents():
-        for p in kb.passages(document.doc_id):
-            if p.text.startswith(starts):
-                return p.passage_id
-    raise AssertionError(f"no passage starts with {starts!r}")
 
 
 def new_pack(client, title="A pack", introduction="") -> int:
