@@ -472,28 +472,30 @@ class Catalogue(SQLiteFile):
         return {pid: sorted(ids) for pid, ids in shown.items()}
 
     def keyword_search(
-        self, fts_query: str, limit: int, where: str | None = None, params: list | None = None,
-        with_rowids: bool = False,
-    ) -> list:
-        """Rank passages by BM25 for an FTS5 query within a filter; best first, higher is better.
-
-        Rows are (passage_id, score), or (rowid, passage_id, score) `with_rowids` (unfiltered only).
-        """
+        self, fts_query: str, limit: int, where: str | None = None, params: list | None = None
+    ) -> list[tuple[str, float]]:
+        """Rank passages by BM25 for an FTS5 query within a filter: (passage_id, score), higher is better."""
         if where is None:
-            # Without a filter, rank inside the index and join only the few rows kept: joining
-            # every matching row first costs a third of the query on common words.
-            rows = self.db.execute(
-                "SELECT f.rowid, p.passage_id, f.rank FROM (SELECT rowid, rank FROM passages_fts "
-                "WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?) f JOIN passages p ON p.rowid = f.rowid "
-                "ORDER BY f.rank", (fts_query, limit),
-            )
-            return [(r[0], r[1], -r[2]) if with_rowids else (r[1], -r[2]) for r in rows]
+            return [(pid, score) for _, pid, score in self.keyword_ranking(fts_query, limit)]
         rows = self.db.execute(
             "SELECT p.passage_id, bm25(passages_fts) AS rank FROM passages_fts "
             "JOIN passages p ON p.rowid = passages_fts.rowid JOIN documents d ON d.doc_id = p.doc_id "
             f"WHERE passages_fts MATCH ? AND {where} ORDER BY rank LIMIT ?", (fts_query, *(params or []), limit),
         )
         return [(r[0], -r[1]) for r in rows]
+
+    def keyword_ranking(self, fts_query: str, limit: int) -> list[tuple[int, str, float]]:
+        """The unfiltered BM25 ranking as (rowid, passage_id, score), best first.
+
+        Ranked inside the index, and only the rows kept are joined: joining every matching
+        row first costs a third of the query on common words.
+        """
+        rows = self.db.execute(
+            "SELECT f.rowid, p.passage_id, f.rank FROM (SELECT rowid, rank FROM passages_fts "
+            "WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?) f JOIN passages p ON p.rowid = f.rowid "
+            "ORDER BY f.rank", (fts_query, limit),
+        )
+        return [(r[0], r[1], -r[2]) for r in rows]
 
     def refresh_statistics(self) -> None:
         """Let SQLite's planner know the tables' sizes: without them a filter on the documents

@@ -234,7 +234,7 @@ class Searcher:
             # Rank without the filter and keep the allowed rows: exact whenever enough survive,
             # and it spares the join a filtered FTS5 query makes for every matching passage.
             fetch = int(min(OVERFETCH_LIMIT, 2 * CANDIDATES / share))
-            ranked = self.catalogue.keyword_search(query, fetch, with_rowids=True)
+            ranked = self.catalogue.keyword_ranking(query, fetch)
             rowids = np.fromiter((rowid for rowid, _, _ in ranked), dtype=np.int64, count=len(ranked))
             kept = [(pid, score) for (_, pid, score), ok in zip(ranked, np.isin(rowids, allowed)) if ok]
             if len(kept) >= CANDIDATES or len(ranked) < fetch:
