@@ -2,7 +2,7 @@
 
     python bench/embedding.py [--quick]
 
-Each backend is kb.embedding's own (SCRKB_EMBEDDING_BACKEND), the ONNX models
+Each backend is kb.nlp.embedding's own (SCRKB_EMBEDDING_BACKEND), the ONNX models
 exported from the packaged weights on first use into SCRKB_MODEL_CACHE, before
 the clock starts. Each runs the same one-pass pooling that ingest uses, over
 the same review paragraphs, in alternating rounds so that a change in the
@@ -22,9 +22,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(CHECKOUT))
 
 from bench.figures import Figure, print_all  # noqa: E402
-
-from kb.embedding import Embedder, _threads  # noqa: E402
-from kb.onnx_export import ExportError  # noqa: E402
+from kb.nlp.embedding import Embedder, _threads  # noqa: E402
+from kb.nlp.onnx_export import ExportError  # noqa: E402
 
 
 def run(quick: bool = False) -> Iterator[Figure]:

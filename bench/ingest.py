@@ -116,7 +116,7 @@ def _bare_libraries(home: Path, paths: list[Path]) -> dict:
     from sentence_transformers import SentenceTransformer
 
     from kb import KnowledgeBase, Settings
-    from kb.embedding import model_dir
+    from kb.nlp.embedding import model_dir
 
     kb = KnowledgeBase(Settings(home=home, catalogue=home / "none.csv"))
     texts = [p.text for d in kb.documents() for p in kb.passages(d.doc_id)]

@@ -57,8 +57,8 @@ def bare(store: Path) -> None:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from kb.catalogue import Catalogue
-    from kb.embedding import model_dir
+    from kb.nlp.embedding import model_dir
+    from kb.store.catalogue import Catalogue
 
     model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
     model.encode(queries(10))

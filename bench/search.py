@@ -27,10 +27,10 @@ if __package__ in (None, ""):
 
 from bench.figures import Figure, print_all  # noqa: E402
 from bench.synthetic_store import CASES, build, queries, store_dir  # noqa: E402
-from kb.embedding import model_dir  # noqa: E402
-from kb.filters import SearchFilters  # noqa: E402
 from kb.knowledge_base import KnowledgeBase  # noqa: E402
-from kb.vocabulary import STOPWORDS  # noqa: E402
+from kb.nlp.embedding import model_dir  # noqa: E402
+from kb.search.filters import SearchFilters  # noqa: E402
+from kb.search.vocabulary import STOPWORDS  # noqa: E402
 
 SIZES = (10_000, 100_000, 300_000)
 # Queries per mode, with and without filters: at least 200 at the size the target is set for.

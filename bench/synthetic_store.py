@@ -18,7 +18,7 @@ import numpy as np
 
 from kb import KnowledgeBase, Settings
 from kb.models import Document, DocumentMeta, Evidence, Passage, Sentence, ThemeMatch
-from kb.text import read_jsonl, sentence_spans
+from kb.nlp.text import read_jsonl, sentence_spans
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DIGESTS = CHECKOUT / "corpora" / "sample" / "src"

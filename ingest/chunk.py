@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kb.models import Block, Passage
-from kb.sections import section_kind
-from kb.text import sentences
+from kb.nlp.sections import section_kind
+from kb.nlp.text import sentences
 
 # all-MiniLM-L6-v2 reads 256 wordpieces including its two special tokens and
 # silently drops the rest, so a passage stays under this many.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kb.models import Block, DocumentMeta, ExtractedDocument
-from kb.report_catalogue import CatalogueEntry
+from kb.sources.report_catalogue import CatalogueEntry
 
 # Checked in order: the more specific names first.
 REVIEW_TYPES = [

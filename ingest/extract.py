@@ -7,7 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kb.models import ExtractedDocument, FailureReason
-from kb.pdf import PdfError, is_truncated, looks_like_pdf, open_pdf, read_metadata, read_page
+from kb.pdf import (
+    PdfError,
+    is_truncated,
+    looks_like_pdf,
+    open_pdf,
+    read_metadata,
+    read_page,
+)
 
 HASH_CHUNK = 1 << 20
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.checkpoints import checkpoint
 from ingest.chunk import chunk_blocks
 from ingest.describe import describe_document
 from ingest.extract import file_sha256
@@ -14,9 +15,8 @@ from ingest.isolation import Limits, ParseWorker
 from ingest.layout import page_blocks
 from kb import KnowledgeBase
 from kb.models import Document, Failure, FailureReason, IngestReport
-from kb.nlp import analyse, entities_of
+from kb.nlp.spacy_pipeline import analyse, entities_of
 from kb.pdf import PdfError, looks_like_pdf
-
 
 # `scrkb fetch` downloads into NAME.pdf.part and renames when complete.
 PARTIAL_SUFFIX = ".part"
@@ -158,14 +158,17 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     page_texts = ["\n".join(line.text for line in page.lines) for page in extracted.pages]
     old = prior[0] if prior else None
     old_ids = kb.catalogue.passage_ids_of(old) if old else []
+    checkpoint("parsed")
     kb.catalogue.write_document(
         document, extracted.pages, page_texts, passages, vectors, sentence_vectors, tagger.version, replaces=old,
         embedding_backend=kb.embedder.backend,
     )
+    checkpoint("stored")
     # Vectors go in only after the catalogue holds the whole document, so an
     # interrupted run leaves a document marked "vectors pending", never half-indexed.
     _drop_if_gone(kb, old, old_ids)
     kb.index_document(doc_id)
+    checkpoint("indexed")
     missing = [p.number for p in extracted.pages if p.method == "needs OCR"]
     return FileOutcome(
         str(path), "replaced" if old else "ingested", extracted.page_count, len(passages),

@@ -18,7 +18,7 @@ from kb.models import (
     ThemeMatch,
 )
 from kb.settings import Settings
-from kb.vectors import VectorStoreUnavailable
+from kb.store.vectors import VectorStoreUnavailable
 
 __version__ = "0.1.0"
 

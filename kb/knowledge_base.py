@@ -5,20 +5,20 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from kb.accounts import Accounts
-from kb.catalogue import Catalogue
-from kb.embedding import Embedder
 from kb.models import Document, Hit, Passage
-from kb.packs import Packs
-from kb.report_catalogue import ReportCatalogue
-from kb.filters import SearchFilters
-from kb.search import Searcher, SearchResult
+from kb.nlp.embedding import Embedder
+from kb.research.packs import Packs
+from kb.search.filters import SearchFilters
+from kb.search.searcher import Searcher, SearchResult
+from kb.search.vocabulary import Vocabulary
 from kb.settings import Settings
+from kb.sources.report_catalogue import ReportCatalogue
+from kb.store.accounts import Accounts
+from kb.store.catalogue import Catalogue
+from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
 from kb.themes.tagger import ThemeTagger
 from kb.themes.taxonomy import load_taxonomy
-from kb.vectors import VectorIndex
-from kb.vocabulary import Vocabulary
 
 
 class KnowledgeBase:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
+# Shipped domain knowledge: the taxonomy, gazetteer, section headings, vocabulary, calibration.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)

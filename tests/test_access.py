@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from kb import KnowledgeBase
-from kb.accounts import FAILURES_PER_USER, PERMISSIONS, ROLES
+from kb.store.accounts import FAILURES_PER_USER, PERMISSIONS, ROLES
 from webapp import create_app
 from webapp.access import permission_for
 

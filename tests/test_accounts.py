@@ -11,8 +11,8 @@ import pytest
 from conftest import run_cli
 
 from kb import KnowledgeBase, Settings
-from kb.accounts import FAILURES_PER_USER, AccountError, Accounts, Throttled
-from kb.secret_key import load_or_create
+from kb.store.accounts import FAILURES_PER_USER, AccountError, Accounts, Throttled
+from kb.store.secret_key import load_or_create
 from webapp import create_app
 
 PASSWORD = "a long enough password"
@@ -70,7 +70,7 @@ def test_audit_events_filter_and_export(accounts):
     assert [e.action for e in accounts.events()] == ["export", "view_document"]
     assert [e.username for e in accounts.events(action="view_document")] == ["ann"]
     assert accounts.count_events(username="bob") == 1
-    from kb.accounts import audit_csv
+    from kb.store.accounts import audit_csv
 
     rows = list(csv.reader(io.StringIO(audit_csv(accounts.events()).decode())))
     assert rows[1][3] == "'-2+3"

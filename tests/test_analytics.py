@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from kb import KnowledgeBase, Settings
-from kb import analytics
-from kb.analytics import AnalyticsError, CountingRules
 from kb.models import Document, DocumentMeta, Evidence, Passage, ThemeMatch
+from kb.research import analytics
+from kb.research.analytics import AnalyticsError, CountingRules
 
 MISSED, SHARING, THRESHOLDS, NEGLECT = "missed_warning_signs", "information_sharing", "thresholds", "neglect"
 HYPERLINK = '=HYPERLINK("http://example.invalid","click")'
@@ -238,7 +238,7 @@ def test_coded_passages_cover_every_counted_tag(store):
 
 
 def test_about_records_rules_corpus_and_versions(store):
-    from kb.exports import about
+    from kb.research.exports import about
 
     record = about(store, analytics.counts(store, "case", CountingRules(min_score=0.5, unit="documents")))
     assert record["counting_rules"]["min_score"] == 0.5 and record["counting_rules"]["unit"] == "documents"

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from test_analytics import build_store
+
 from webapp import create_app
 from webapp.openapi import PREFIX, spec
 

@@ -76,9 +76,8 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(page, site):
 
 
 def test_pages_work_without_javascript(site, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     from browser import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

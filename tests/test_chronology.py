@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from kb.chronology import chronology, contacts_of, events_of, find_dates, parse_date
 from kb.models import EntitySpan, Passage
+from kb.research.chronology import (
+    chronology,
+    contacts_of,
+    events_of,
+    find_dates,
+    parse_date,
+)
 
 
 @pytest.mark.parametrize("text, sortable, precision, end", [
@@ -123,7 +129,7 @@ def test_recommendations_are_not_narrative_and_headerless_rows_need_a_chronology
 
 
 def test_real_entities_from_the_nlp_pipeline():
-    from kb.nlp import tag_entities
+    from kb.nlp.spacy_pipeline import tag_entities
 
     text = TABLE + "\n\n" + NARRATIVE
     [entities] = tag_entities([text])
@@ -144,7 +150,7 @@ def test_stored_document_chronology(ingested):
 
 
 def test_sample_corpus_joins_the_dots(sample_kb):
-    from kb.chronology import agencies_before_incident
+    from kb.research.chronology import agencies_before_incident
 
     found = [chronology(sample_kb, d.doc_id) for d in sample_kb.documents()]
     rich = [c for c in found if len(c.events) >= 5 and c.distinct_agencies >= 3]

@@ -9,53 +9,42 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import run_cli, url_env
 from pdfs import distinct_reports
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, Settings
-from kb.catalogue import Catalogue
+from kb.store.catalogue import Catalogue
 
 REPORTS = 8
 SEED = 20240611
 
 
-def start_ingest(folder, home) -> subprocess.Popen:
+def start_ingest(folder, home, halt_at: str) -> subprocess.Popen:
+    """Start `scrkb ingest` in a process of its own that halts at the checkpoint `halt_at` ("STAGE:N")."""
     scrkb = shutil.which("scrkb", path=os.path.dirname(sys.executable)) or "scrkb"
-    return subprocess.Popen(
-        [scrkb, "ingest", str(folder), "--json"], env={**os.environ, "SCRKB_HOME": str(home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    env = {**os.environ, "SCRKB_HOME": str(home), "SCRKB_HALT_AT": halt_at, "SCRKB_HALT_FILE": str(home / "halted")}
+    (home / "halted").unlink(missing_ok=True)
+    return subprocess.Popen([scrkb, "ingest", str(folder), "--json"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_ingest_killed_at_random_moments_resumes_to_a_consistent_store(tmp_path):
-    folder = tmp_path / "reports"
-    distinct_reports(folder, REPORTS)
-    home = tmp_path / "kb"
-    home.mkdir()
-    catalogue = Catalogue(home / "catalogue.sqlite3")
-    rng = random.Random(SEED)
-    # The first kill lands while the process is still starting; each later one
-    # once the store holds a chosen number of documents, plus a random delay,
-    # so kills fall between and inside the writes of the catalogue and the index.
-    kills = [("delay", rng.uniform(0.5, 3.0))] + [("documents", n) for n in sorted(rng.sample(range(1, REPORTS - 2), 2))]
-    seen = []
-    for kind, value in kills:
-        process = start_ingest(folder, home)
-        try:
-            if kind == "documents":
-                deadline = time.monotonic() + 300
-                while catalogue.stats()["documents"] < value and process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                value = rng.uniform(0.0, 0.3)  # soon after a commit: the index write may not have happened yet
-            time.sleep(value)
-            assert process.poll() is None, "the run finished before it could be killed"
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-        seen.append(catalogue.stats()["documents"])
-    assert seen[-1] < REPORTS and max(seen) > 0, seen
+def wait_until_halted(process: subprocess.Popen, home) -> None:
+    """Wait for the event of the ingest reaching its checkpoint; it must not end on its own first."""
+    deadline = time.monotonic() + 900  # a hang, not a slow machine: a run takes well under a minute
+    while not (home / "halted").exists():
+        assert process.poll() is None, "the ingest ended before reaching its checkpoint"
+        assert time.monotonic() < deadline, "the ingest never reached its checkpoint"
+        time.sleep(0.05)
 
+
+def kill(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def assert_resumes_to_a_consistent_store(folder, home) -> dict:
     summary = json.loads(run_cli("ingest", str(folder), "--json", home=home).stdout)  # exit status 0
     assert summary["failed"] == [] and summary["documents"] == REPORTS
     assert summary["ingested"] + summary["unchanged"] == REPORTS
@@ -66,6 +55,62 @@ def test_ingest_killed_at_random_moments_resumes_to_a_consistent_store(tmp_path)
     kb = KnowledgeBase(Settings(home=home))
     paths = [path for document in kb.documents() for path in kb.catalogue.paths_of(document.doc_id)]
     assert sorted(paths) == sorted(str(p.resolve()) for p in folder.iterdir())
+    return summary
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return distinct_reports(tmp_path_factory.mktemp("crash") / "reports", REPORTS)[0].parent
+
+
+@pytest.mark.parametrize(("stage", "stored", "pending"), [
+    ("parsed", 2, 0),   # the third file is parsed and tagged, none of it written
+    ("stored", 3, 1),   # the third file's rows are committed, its vectors not yet in the index
+    ("indexed", 3, 0),  # the third file is wholly stored and indexed
+])
+def test_ingest_killed_at_each_stage_resumes_to_a_consistent_store(reports, tmp_path, stage, stored, pending):
+    home = tmp_path / "kb"
+    home.mkdir()
+    process = start_ingest(reports, home, f"{stage}:3")
+    try:
+        wait_until_halted(process, home)
+    finally:
+        kill(process)
+    catalogue = Catalogue(home / "catalogue.sqlite3")
+    assert catalogue.stats()["documents"] == stored
+    assert len(catalogue.documents_missing_vectors()) == pending
+    summary = assert_resumes_to_a_consistent_store(reports, home)
+    assert summary["resumed"] == pending and summary["unchanged"] == stored
+
+
+def test_ingest_killed_at_random_moments_resumes_to_a_consistent_store(reports, tmp_path):
+    home = tmp_path / "kb"
+    home.mkdir()
+    catalogue = Catalogue(home / "catalogue.sqlite3")
+    rng = random.Random(SEED)
+    # Kills at random moments: the first while the process is still starting, each later one
+    # once the store holds a chosen number of documents plus a random delay, so they fall between
+    # and inside the writes of the catalogue and the index. Each run also halts after storing the
+    # last file it has left, so however fast the machine, no run finishes before its kill.
+    kills = [("delay", rng.uniform(0.5, 3.0))] + [("documents", n) for n in sorted(rng.sample(range(1, REPORTS - 2), 2))]
+    seen = []
+    for kind, value in kills:
+        left = REPORTS - catalogue.stats()["documents"]
+        process = start_ingest(reports, home, f"stored:{left}")
+        try:
+            if kind == "documents":
+                while catalogue.stats()["documents"] < value and not (home / "halted").exists():
+                    assert process.poll() is None, "the run ended before it was killed"
+                    time.sleep(0.02)
+                value = rng.uniform(0.0, 0.3)  # soon after a commit: the index write may not have happened yet
+            time.sleep(value)
+            assert process.poll() is None, "the run ended before it was killed"
+        finally:
+            kill(process)
+        seen.append(catalogue.stats()["documents"])
+    assert max(seen) > 0, seen
+    summary = assert_resumes_to_a_consistent_store(reports, home)
+    assert summary["ingested"] + summary["resumed"] > 0, "every file was done before the last kill"
 
 
 def test_reindex_repairs_an_index_that_lost_vectors(make_kb, tmp_path, chroma_url):

@@ -4,7 +4,7 @@ import csv
 import shutil
 
 from ingest import ingest_paths
-from kb.report_catalogue import COLUMNS
+from kb.sources.report_catalogue import COLUMNS
 
 
 def write_catalogue(path, rows):

@@ -4,7 +4,7 @@ import json
 
 from conftest import run_cli
 
-from kb.discover import discover
+from kb.themes.discover import discover
 
 
 def test_clusters_have_terms_cited_passages_and_theme_overlap(sample_kb):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.embedding import BACKENDS, Embedder
+from kb.nlp.embedding import BACKENDS, Embedder
 
 TEXTS = [
     "The health visitor saw the baby twice. A bruise on the cheek was noted but not discussed with the GP.",

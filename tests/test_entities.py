@@ -1,6 +1,6 @@
 """Entities: agencies, roles and anonymised subjects, with offsets into the passage text."""
 
-from kb.nlp import tag_entities
+from kb.nlp.spacy_pipeline import tag_entities
 
 
 def test_field_entities_with_offsets_and_canonical_names():

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from test_analytics import HYPERLINK, build_store
 
 from kb.cli import main
-from kb.exports import FORMULA_STARTS, neutralise
-from test_analytics import HYPERLINK, build_store
+from kb.csv_safe import FORMULA_STARTS, neutralise
 
 QDA = "{urn:QDA-XML:codebook:1.0}"
 # Every export that writes CSV, with the options it needs.

@@ -13,8 +13,8 @@ from conftest import run_cli
 from pdfs import Heading, Para, ReportSpec, build_report, child_s_review
 
 from kb import KnowledgeBase, Settings
-from kb.fetch import fetch_catalogue, select_entries
-from kb.report_catalogue import COLUMNS, ReportCatalogue
+from kb.sources.fetch import fetch_catalogue, select_entries
+from kb.sources.report_catalogue import COLUMNS, ReportCatalogue
 
 SLOW_SECONDS = 1.5  # longer than the 1-second --timeout the tests use
 FAKE_PDF = b"<!doctype html><html><body>Sign in to download this report</body></html>\n"

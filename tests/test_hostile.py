@@ -9,8 +9,18 @@ import threading
 import pytest
 from conftest import run_cli
 from pdfs import (
-    broken_xref, compression_bomb, deep_page_tree, deeply_nested, distinct_reports,
-    encrypted_pdf, many_pages, padded_report, png_named_pdf, slow_page, truncated_pdf, zero_page_pdf,
+    broken_xref,
+    compression_bomb,
+    deep_page_tree,
+    deeply_nested,
+    distinct_reports,
+    encrypted_pdf,
+    many_pages,
+    padded_report,
+    png_named_pdf,
+    slow_page,
+    truncated_pdf,
+    zero_page_pdf,
 )
 
 from ingest import ingest_paths

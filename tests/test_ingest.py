@@ -5,7 +5,15 @@ import shutil
 import sqlite3
 
 from conftest import run_cli, url_env
-from pdfs import ReportSpec, Heading, Para, build_report, encrypted_pdf, truncated_pdf, zero_page_pdf
+from pdfs import (
+    Heading,
+    Para,
+    ReportSpec,
+    build_report,
+    encrypted_pdf,
+    truncated_pdf,
+    zero_page_pdf,
+)
 
 from ingest import ingest_paths
 

@@ -10,7 +10,7 @@ from pdfs import character_error_rate, image_only
 from ingest import ingest_paths
 from ingest.extract import extract_pdf, file_sha256
 from ingest.layout import page_blocks
-from kb.ocr import ocr_available
+from kb.pdf.ocr import ocr_available
 
 
 def text_of(path):

@@ -10,15 +10,15 @@ from pathlib import Path
 import onnxruntime
 import pytest
 
-from kb.onnx_export import ExportError, cached_model
+from kb.nlp.onnx_export import ExportError, cached_model
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # Asks for the int8 model; says EXPORTING if it had to load the torch model to make it.
 CHILD = """
 import sys
 from pathlib import Path
-from kb.embedding import _load_model, model_dir
-from kb.onnx_export import cached_model
+from kb.nlp.embedding import _load_model, model_dir
+from kb.nlp.onnx_export import cached_model
 
 def load():
     print("EXPORTING", flush=True)

@@ -14,8 +14,15 @@ from docx import Document as WordDocument
 from pdfs import Heading, PageBreak, Para, ReportSpec, build_report
 
 from kb import KnowledgeBase, Settings
-from kb.pack_export import filename, md_escape, pdf_text, to_docx, to_markdown, to_pdf
-from kb.packs import NOTE_MAX, TITLE_MAX, Missing, PackError
+from kb.research.pack_export import (
+    filename,
+    md_escape,
+    pdf_text,
+    to_docx,
+    to_markdown,
+    to_pdf,
+)
+from kb.research.packs import NOTE_MAX, TITLE_MAX, Missing, PackError
 
 CHILD_T_TITLE = "Serious Case Review: Child T – “learning together”"
 CHILD_T_URL = "https://example.org/reviews/child_t.pdf"
@@ -229,10 +236,10 @@ def test_unknown_pack_item_or_passage(store):
 
 
 def test_list_puts_the_most_recently_changed_first(store, monkeypatch):
-    import kb.catalogue
+    import kb.store.pack_rows
 
     ticks = iter(f"2031-01-01T00:00:{n:02d}+00:00" for n in range(60))
-    monkeypatch.setattr(kb.catalogue, "_now", lambda: next(ticks))
+    monkeypatch.setattr(kb.store.pack_rows, "now", lambda: next(ticks))
     a = store.packs.create("Listed A")
     b = store.packs.create("Listed B")
     mine = lambda: [p.title for p in store.packs.list() if p.title.startswith("Listed")]  # noqa: E731

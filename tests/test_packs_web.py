@@ -11,7 +11,7 @@ from docx import Document as WordDocument
 from pdfs import Heading, Para, ReportSpec, build_report
 
 from kb import KnowledgeBase
-from kb.packs import NOTE_MAX, TITLE_MAX
+from kb.research.packs import NOTE_MAX, TITLE_MAX
 from webapp import create_app
 
 SCRIPT = "<script>alert(1)</script>"

@@ -9,7 +9,7 @@ from pdfs import SECRET_NAME, redaction_on_turned_page, redaction_pdf
 from ingest.extract import extract_pdf, file_sha256
 from ingest.layout import page_blocks
 from kb import KnowledgeBase, Settings
-from kb.catalogue import Catalogue
+from kb.store.catalogue import Catalogue
 
 
 def cli(*args: str) -> str:

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from test_analytics import build_store
+
 from webapp import create_app
 
 

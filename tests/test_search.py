@@ -1,7 +1,7 @@
 """Search: safe keyword queries, semantic and hybrid rankings over the real stores."""
 
-from kb.search import fts_query, fuse, query_forms
-from kb.vocabulary import Vocabulary
+from kb.search.searcher import fts_query, fuse, query_forms
+from kb.search.vocabulary import Vocabulary
 
 
 def test_fts_query_quotes_every_term_so_user_syntax_is_inert():

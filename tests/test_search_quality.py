@@ -5,8 +5,8 @@ import json
 import pytest
 from conftest import REPO, run_cli
 
-from kb.filters import FilterError, SearchFilters
-from kb.search_eval import evaluate_search, read_queries
+from kb.search.evaluate import evaluate_search, read_queries
+from kb.search.filters import FilterError, SearchFilters
 
 DEV_QUERIES = REPO / "tests" / "data" / "search_dev.jsonl"
 # nDCG@10 of hybrid search on the development queries when this test was last raised.
@@ -61,9 +61,9 @@ def test_filters_combine_and_every_hit_obeys_them(sample_kb):
 
 @pytest.mark.parametrize("limit", [5000, 120])  # 120: the over-fetch runs short and falls back to the join
 def test_a_broad_filter_ranks_keyword_hits_exactly_as_sqlite_filters_them(sample_kb, monkeypatch, limit):
-    import kb.search
+    import kb.search.searcher
 
-    monkeypatch.setattr(kb.search, "OVERFETCH_LIMIT", limit)
+    monkeypatch.setattr(kb.search.searcher, "OVERFETCH_LIMIT", limit)
     searcher = sample_kb.searcher
     for flt in (SearchFilters(year_from=2009), SearchFilters(sections=("analysis", "findings")),
                 SearchFilters(review_types=("serious case review",)), SearchFilters(cases=("Daniel Pelka",))):
@@ -72,8 +72,8 @@ def test_a_broad_filter_ranks_keyword_hits_exactly_as_sqlite_filters_them(sample
             terms = searcher._corrected(searcher.vocabulary.terms(query))
             where, params = flt.sql()
             joined = sample_kb.catalogue.keyword_search(
-                kb.search.fts_query(searcher.statistics.selective(kb.search.query_forms(terms))),
-                kb.search.CANDIDATES, where, params)
+                kb.search.searcher.fts_query(searcher.statistics.selective(kb.search.searcher.query_forms(terms))),
+                kb.search.searcher.CANDIDATES, where, params)
             in_order = sorted(searcher._keyword(terms, flt), key=lambda hit: (-round(hit[1], 9), hit[0]))
             assert in_order == sorted(joined, key=lambda hit: (-round(hit[1], 9), hit[0])), (flt, query)
 

@@ -9,8 +9,8 @@ from servers import chroma_run, free_port
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, Settings, VectorStoreUnavailable
-from kb.filters import SearchFilters
-from kb.vectors import ChromaServer
+from kb.search.filters import SearchFilters
+from kb.store.vectors import ChromaServer
 from webapp import create_app
 
 

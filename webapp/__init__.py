@@ -14,11 +14,19 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kb import KnowledgeBase
-from kb.secret_key import load_or_create
+from kb.store.secret_key import load_or_create
 from webapp import access, api, errors, filters
-from webapp.views import admin, auth, documents, home, search, themes
-from webapp.views import compare, packs
-from webapp.views import research
+from webapp.views import (
+    admin,
+    auth,
+    compare,
+    documents,
+    home,
+    packs,
+    research,
+    search,
+    themes,
+)
 
 # Only this app's own files: no CDN, no remote font, no inline script.
 CONTENT_SECURITY_POLICY = (

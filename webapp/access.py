@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
-from kb.accounts import User
+from kb.store.accounts import User
 from webapp import params
 from webapp.errors import AppError
 

@@ -11,11 +11,10 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify, request
 
-from kb import analytics
-from kb import chronology as chronologies
-from kb import exports
-from kb.analytics import AnalyticsError, CountingRules
 from kb.models import Document, Passage
+from kb.research import analytics, exports
+from kb.research import chronology as chronologies
+from kb.research.analytics import AnalyticsError, CountingRules
 from webapp import params
 from webapp.errors import AppError, not_found
 

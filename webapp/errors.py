@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.filters import FilterError
-from kb.vectors import VectorStoreUnavailable
+from kb.search.filters import FilterError
+from kb.store.vectors import VectorStoreUnavailable
 
 
 class AppError(Exception):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from copy import deepcopy
 
-from kb.analytics import BASES, GROUPINGS, UNITS
-from kb.search import MODES
+from kb.research.analytics import BASES, GROUPINGS, UNITS
+from kb.search.searcher import MODES
 
 PREFIX = "/api/v1"
 EXPORT_NAMES = ["counts", "prevalence", "evidence", "cooccurrence", "trends", "coded", "before_incident"]

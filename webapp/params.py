@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, request
 
 from kb import KnowledgeBase
-from kb.filters import SearchFilters
-from kb.search import MODES
+from kb.search.filters import SearchFilters
+from kb.search.searcher import MODES
 from webapp.errors import AppError
 
 MAX_QUERY_CHARS = 500

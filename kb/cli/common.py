@@ -10,7 +10,7 @@ import click
 
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
-from kb.vectors import VectorStoreUnavailable
+from kb.store.vectors import VectorStoreUnavailable
 
 EXIT_SOME_FAILED = 3
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import main
+from kb.cli.groups import main
 from kb.cli.common import with_kb
 from kb.knowledge_base import KnowledgeBase
 
@@ -36,7 +36,7 @@ def rules_options(command):
                   help="What wide tables, co-occurrence and trends count.")
     @functools.wraps(command)
     def wrapper(min_score, include_names, unit, **kwargs):
-        from kb.analytics import CountingRules
+        from kb.research.analytics import CountingRules
 
         rules = CountingRules(min_score=min_score, kinds="shows+names" if include_names else "shows", unit=unit)
         return command(rules=rules, **kwargs)
@@ -57,8 +57,8 @@ def output_options(command):
 
 
 def _write(kb: KnowledgeBase, analysis, fmt: str, out: Path | None, table: str | None) -> None:
-    from kb.analytics import AnalyticsError
-    from kb.exports import render
+    from kb.research.analytics import AnalyticsError
+    from kb.research.exports import render
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.")
@@ -84,7 +84,7 @@ def _write(kb: KnowledgeBase, analysis, fmt: str, out: Path | None, table: str |
 
 
 def _analysis(call):
-    from kb.analytics import AnalyticsError
+    from kb.research.analytics import AnalyticsError
 
     try:
         return call()
@@ -103,7 +103,7 @@ def counts(kb: KnowledgeBase, by, rules, fmt, out, table):
     Tables: counts (long: one row per group and theme), matrix (group x theme, in --unit)
     and binary (group x theme, 1 when any document in the group shows the theme).
     """
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, _analysis(lambda: analytics.counts(kb, BY[by], rules)), fmt, out, table)
 
@@ -114,7 +114,7 @@ def counts(kb: KnowledgeBase, by, rules, fmt, out, table):
 @with_kb
 def prevalence(kb: KnowledgeBase, rules, fmt, out, table):
     """Each theme across the store: documents and passages showing it, with the totals."""
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, analytics.prevalence(kb, rules), fmt, out, table)
 
@@ -127,7 +127,7 @@ def prevalence(kb: KnowledgeBase, rules, fmt, out, table):
 @with_kb
 def evidence(kb: KnowledgeBase, theme, case, rules, fmt, out, table):
     """The passages behind a theme's count: document, page, score, kind and evidence sentences."""
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, _analysis(lambda: analytics.evidence(kb, theme, rules, case=case)), fmt, out, table)
 
@@ -138,7 +138,7 @@ def evidence(kb: KnowledgeBase, theme, case, rules, fmt, out, table):
 @with_kb
 def cooccurrence(kb: KnowledgeBase, rules, fmt, out, table):
     """Theme pairs across documents and across passages: counts, Jaccard and lift (--unit's table first)."""
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, analytics.cooccurrence(kb, rules), fmt, out, table)
 
@@ -152,7 +152,7 @@ def cooccurrence(kb: KnowledgeBase, rules, fmt, out, table):
 @with_kb
 def trends(kb: KnowledgeBase, basis, span, rules, fmt, out, table):
     """Prevalence of each theme by year, with the documents and passages of each year."""
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, _analysis(lambda: analytics.trends(kb, rules, basis=basis, span=span)), fmt, out, table)
 
@@ -163,7 +163,7 @@ def trends(kb: KnowledgeBase, basis, span, rules, fmt, out, table):
 @with_kb
 def coded(kb: KnowledgeBase, rules, fmt, out, table):
     """Every coded passage (passage, document, page, code, text, evidence) for NVivo or ATLAS.ti."""
-    from kb import analytics
+    from kb.research import analytics
 
     _write(kb, analytics.evidence(kb, None, rules), fmt, out, table)
 
@@ -179,8 +179,8 @@ def chronology(kb: KnowledgeBase, doc_id, years_before, fmt, out, table):
 
     Without DOC_ID: which agencies appear most often before the incident, across the store.
     """
-    from kb import chronology as chronologies
-    from kb.exports import before_incident_analysis, chronology_analysis
+    from kb.research import chronology as chronologies
+    from kb.research.exports import before_incident_analysis, chronology_analysis
 
     if doc_id is None:
         analysis = before_incident_analysis(chronologies.agencies_before_incident(kb, years_before))
@@ -199,7 +199,7 @@ def chronology(kb: KnowledgeBase, doc_id, years_before, fmt, out, table):
 @with_kb
 def codebook(kb: KnowledgeBase, fmt, out):
     """The theme taxonomy as a REFI-QDA codebook, for NVivo, ATLAS.ti, MAXQDA and others."""
-    from kb.exports import codebook_qdc
+    from kb.research.exports import codebook_qdc
 
     data = codebook_qdc(kb.tagger.taxonomy)
     if out is None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from kb.accounts import Accounts
-from kb.cli import main
+from kb.cli.groups import main
 from kb.cli.common import kb_dir_option
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
-from kb.vectors import VectorStoreUnavailable, check_reachable
+from kb.store.accounts import Accounts
+from kb.store.vectors import VectorStoreUnavailable, check_reachable
 
 # Threads per process: they overlap SQLite reads, page rendering and socket
 # writes with the one request that is computing on a core.

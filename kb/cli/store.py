@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from kb.cli import evaluate, main
+from kb.cli.groups import evaluate, main
 from kb.cli.common import EXIT_SOME_FAILED, emit, kb_dir_option, with_kb
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
+
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -20,8 +21,9 @@ from kb.settings import Settings
 @with_kb
 def ingest(kb: KnowledgeBase, paths, as_json, if_empty):
     """Ingest PDF files and folders (recursively). Exit status 3 when some files failed."""
-    from ingest.pipeline import discover, ingest_paths
     from tqdm import tqdm
+
+    from ingest.pipeline import discover, ingest_paths
 
     if if_empty and not kb.is_empty():
         if not as_json:
@@ -92,7 +94,7 @@ def stats(kb: KnowledgeBase, as_json):
 @with_kb
 def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, **lists):
     """Search the passages: hybrid by default, with filters."""
-    from kb.filters import FilterError, SearchFilters
+    from kb.search.filters import FilterError, SearchFilters
 
     try:
         result = kb.search(query, k=k, mode=mode, filters=SearchFilters(year_from=year_from, year_to=year_to, **lists))
@@ -118,7 +120,7 @@ def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, **lis
 @with_kb
 def eval_search(kb: KnowledgeBase, path, as_json):
     """Recall@10, MRR@10 and nDCG@10 of each search mode on graded queries."""
-    from kb.search_eval import evaluate_search, read_queries
+    from kb.search.evaluate import evaluate_search, read_queries
 
     try:
         queries = read_queries(path, kb.catalogue)
@@ -223,8 +225,8 @@ def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
     # Not @with_kb: downloading needs the store's location, not an opened store.
     from tqdm import tqdm
 
-    from kb.fetch import fetch_catalogue, select_entries
-    from kb.report_catalogue import ReportCatalogue
+    from kb.sources.fetch import fetch_catalogue, select_entries
+    from kb.sources.report_catalogue import ReportCatalogue
 
     settings = Settings.load(home=kb_dir, catalogue=catalogue)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import evaluate, main
+from kb.cli.groups import evaluate, main
 from kb.cli.common import emit, with_kb
 from kb.knowledge_base import KnowledgeBase
 
@@ -35,7 +35,7 @@ def theme_json(kb: KnowledgeBase, matches) -> list[dict]:
 @with_kb
 def tag(kb: KnowledgeBase, source, as_json, jsonl):
     """Tag text (a file, or - for standard input) with themes and entities."""
-    from kb.nlp import entities_of
+    from kb.nlp.spacy_pipeline import entities_of
 
     if jsonl:
         rows = [_jsonl_row(line, n) for n, line in enumerate(source, start=1) if line.strip()]
@@ -108,7 +108,7 @@ def eval_themes(kb: KnowledgeBase, path, as_json, calibrate):
 @with_kb
 def discover(kb: KnowledgeBase, min_size, as_json):
     """Find recurring topics that the theme taxonomy does not cover."""
-    from kb.discover import discover as find_clusters
+    from kb.themes.discover import discover as find_clusters
 
     clusters = find_clusters(kb.catalogue, min_size=min_size)
     if as_json:

@@ -8,10 +8,10 @@ from dataclasses import asdict
 
 import click
 
-from kb.accounts import ROLES, AccountError, audit_csv
-from kb.cli import main
+from kb.cli.groups import main
 from kb.cli.common import emit, with_kb
 from kb.knowledge_base import KnowledgeBase
+from kb.store.accounts import ROLES, AccountError, audit_csv
 
 
 def _actor() -> str:

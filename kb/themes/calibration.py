@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "theme_calibration.yaml"
+from kb.settings import DATA_DIR
+
+CALIBRATION_FILE = DATA_DIR / "theme_calibration.yaml"
 DEFAULT_THRESHOLD = 0.6
 
 

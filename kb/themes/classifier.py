@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedding import Embedder
+from kb.nlp.embedding import Embedder
+from kb.settings import DATA_DIR
 from kb.themes.taxonomy import Taxonomy
 
 # Ridge penalty: strong enough that ten examples a theme do not pin the boundary.
 RIDGE_LAMBDA = 3.0
 # Weights for the built-in taxonomy ship with the package, named by its fingerprint.
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data"
+SHIPPED_DIR = DATA_DIR
 
 
 class ThemeClassifier:

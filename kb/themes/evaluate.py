@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.nlp import analyse
-from kb.text import read_jsonl
+from kb.nlp.spacy_pipeline import analyse
+from kb.nlp.text import read_jsonl
 from kb.themes.calibration import CALIBRATION_FILE, Calibration
 from kb.themes.classifier import SHIPPED_DIR
 from kb.themes.tagger import ThemeScore, ThemeTagger

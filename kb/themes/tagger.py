@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedding import Embedder
 from kb.models import Evidence, Sentence, ThemeMatch
-from kb.nlp import analyse, pipeline
+from kb.nlp.embedding import Embedder
+from kb.nlp.spacy_pipeline import analyse, pipeline
 from kb.themes.calibration import Calibration
 from kb.themes.classifier import ThemeClassifier
 from kb.themes.lexicon import NEGATIONS, Cue, Lexicon, content_lemmas

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
-BUILTIN = Path(__file__).resolve().parent.parent / "data" / "themes.yaml"
+from kb.settings import DATA_DIR
+
+BUILTIN = DATA_DIR / "themes.yaml"
 REQUIRED = ("id", "label", "definition", "terms", "examples")
 
 

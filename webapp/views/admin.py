@@ -6,8 +6,8 @@ from dataclasses import fields
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from kb.accounts import ROLES, AccountError, audit_csv
 from kb.settings import HELP
+from kb.store.accounts import ROLES, AccountError, audit_csv
 from webapp import access, params
 from webapp.errors import AppError
 

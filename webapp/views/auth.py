@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
-from kb.accounts import Throttled
+from kb.store.accounts import Throttled
 from webapp import access, params
 
 bp = Blueprint("auth", __name__)

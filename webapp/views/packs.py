@@ -9,9 +9,17 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from kb import pack_export
-from kb.packs import (
-    HEADING_MAX, INTRODUCTION_MAX, NOTE_MAX, TITLE_MAX, Missing, Pack, PackError, checked_heading, checked_note,
+from kb.research import pack_export
+from kb.research.packs import (
+    HEADING_MAX,
+    INTRODUCTION_MAX,
+    NOTE_MAX,
+    TITLE_MAX,
+    Missing,
+    Pack,
+    PackError,
+    checked_heading,
+    checked_note,
 )
 from webapp import params
 from webapp.errors import AppError, not_found

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from kb import analytics
-from kb import chronology as chronologies
+from kb.research import analytics
+from kb.research import chronology as chronologies
 from webapp import params
 from webapp.api import choice, counting_rules, known_theme, rules_args
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template, request
 
-from kb.sections import section_kinds
+from kb.nlp.sections import section_kinds
 from webapp import params
 from webapp.errors import not_found
 

@@ -1,0 +1,2 @@
+"""Where reports come from: the catalogue of real public reports and `scrkb fetch`, which downloads them.
+"""
