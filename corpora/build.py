@@ -56,6 +56,8 @@ OPTIONAL = ("subtitle",)
 IMAGE_DPI, MM = 200, 72 / 25.4
 
 NUMBERED_PARA = re.compile(r"^(\d+(?:\.\d+)+)\s+(\S.*)$")
+SOURCES_HEADING = "Sources"  # the final section: one bullet per address a digest's facts were checked against
+URL = re.compile(r"^https?://\S+$")
 LIST_ITEM = re.compile(r"^(\d+)\.\s+(\S.*)$")
 FORBIDDEN = [(re.compile(r"!?\[[^\]]*\]\("), "links and images"), (re.compile(r"\[\^"), "footnotes"),
              (re.compile(r"</?[A-Za-z][^>]*>"), "HTML"), (re.compile(r"^>"), "block quotes")]
@@ -120,7 +122,9 @@ def parse_source(path: Path | str) -> Digest:
         for pattern, what in FORBIDDEN if number > end + 1 else ():
             if pattern.search(line):
                 raise SourceError(path, number, f"{what} are not allowed in digest sources")
-    return Digest(path, _parse_front_matter(path, lines[1:end]), _parse_body(path, lines, end + 1))
+    blocks = _parse_body(path, lines, end + 1)
+    _check_sources(path, blocks)
+    return Digest(path, _parse_front_matter(path, lines[1:end]), blocks)
 
 
 def _parse_front_matter(path: Path, lines: list[str]) -> FrontMatter:
@@ -216,6 +220,20 @@ def _parse_table(path: Path, run: list[str], first: int) -> Block:
     return Block("table", first, rows=tuple(tuple(r) for r in [rows[0]] + rows[2:]))
 
 
+def _check_sources(path: Path, blocks: list[Block]) -> None:
+    """A `## Sources` section, if present, comes last and holds one bullet list of plain URLs."""
+    start = next((i for i, b in enumerate(blocks) if b.kind == "heading2" and b.text == SOURCES_HEADING), None)
+    if start is None:
+        return
+    rest = blocks[start + 1:]
+    if [b.kind for b in rest] != ["bullets"]:
+        raise SourceError(path, blocks[start].line, f"'## {SOURCES_HEADING}' must be the last section "
+                          "and hold a single bullet list")
+    for number, item in enumerate(rest[0].items, start=rest[0].line):
+        if not URL.match(item):
+            raise SourceError(path, number, f"each '## {SOURCES_HEADING}' item must be a plain http(s) URL")
+
+
 def _checked(path: Path, text: str, number: int) -> str:
     if "*" in plain_text(text):
         raise SourceError(path, number, "unbalanced '*' or '**' in text")
@@ -240,6 +258,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": body,
         "para": ParagraphStyle("para", body, leftIndent=30, bulletIndent=0),
         "item": ParagraphStyle("item", body, leftIndent=22, bulletIndent=6, spaceAfter=4),
+        "source": ParagraphStyle("source", body, leftIndent=22, bulletIndent=6, spaceAfter=3, fontSize=9.5,
+                                 leading=12),
         "h2": ParagraphStyle("h2", body, fontSize=14, leading=18, spaceBefore=12, spaceAfter=8, **heading),
         "h3": ParagraphStyle("h3", body, leading=14, spaceBefore=6, spaceAfter=5, **heading),
         "cell": ParagraphStyle("cell", body, **small),
@@ -282,7 +302,28 @@ def _table(block: Block, width: float, st: dict) -> Table:
     return table
 
 
-def _flowables(block: Block, width: float, st: dict) -> list:
+def _url_lines(url: str, width: float, style: ParagraphStyle) -> list[str]:
+    """Break a URL (which has no spaces to wrap at) into lines that fit width: after a '/' or before
+    a '-', '_', '.', '?', '&' or '=' where possible, between characters only when one part is too long."""
+    def fits(text: str) -> bool:
+        return stringWidth(text, style.fontName, style.fontSize) <= width
+
+    lines, line = [], ""
+    for piece in filter(None, re.findall(r"[-_.?&=]?[^/\-_.?&=]*/?", url)):
+        if fits(line + piece):
+            line += piece
+            continue
+        if line:
+            lines.append(line)
+        while not fits(piece):
+            cut = max(n for n in range(1, len(piece) + 1) if fits(piece[:n]) or n == 1)
+            lines.append(piece[:cut])
+            piece = piece[cut:]
+        line = piece
+    return lines + [line] if line else lines
+
+
+def _flowables(block: Block, width: float, st: dict, in_sources: bool = False) -> list:
     if block.kind in ("heading2", "heading3"):
         return [Paragraph(_markup(block.text), st["h2" if block.kind == "heading2" else "h3"])]
     if block.kind == "para":  # a hanging number, as printed reviews set their paragraphs
@@ -291,6 +332,10 @@ def _flowables(block: Block, width: float, st: dict) -> list:
         return [_table(block, width, st)]
     if block.kind == "numbered":
         return [Paragraph(_markup(t), st["item"], bulletText=f"{n}.") for n, t in block.items]
+    if in_sources:  # one URL per item, broken into lines by hand (a Frame pads 6pt on each side)
+        style = st["source"]
+        return [Paragraph("<br/>".join(_markup(line) for line in _url_lines(t, width - 12 - style.leftIndent - 1, style)),
+                          style, bulletText="\u2022") for t in block.items]
     return [Paragraph(_markup(t), st["item"], bulletText="\u2022") for t in block.items]
 
 
@@ -330,8 +375,11 @@ def render_pdf(digest: Digest) -> bytes:
     doc.addPageTemplates([PageTemplate("title", [full]),
                           PageTemplate("body", frames, **_furniture(meta.header))])
     story = _title_page(meta, st) + [NextPageTemplate("body"), PageBreak()]
+    in_sources = False
     for block in digest.blocks:
-        story += _flowables(block, width, st)
+        if block.kind == "heading2":
+            in_sources = block.text == SOURCES_HEADING
+        story += _flowables(block, width, st, in_sources)
     doc.build(story)
     return buf.getvalue()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,28 @@ def chunk_blocks(
     return passages
 
 
+def only_addresses(text: str) -> bool:
+    """True for a block that is nothing but web addresses (a list of sources), wrapped over lines.
+
+    Such a block holds no words a reader searches for, and its addresses repeat the case's name,
+    so as a passage it would crowd the report's own text out of the results; it is not indexed."""
+    tokens = text.split()
+    if not any(t.lower().startswith(("http://", "https://")) for t in tokens):
+        return False
+    previous = ""
+    for token in tokens:
+        # an address, a wrapped piece of one (it breaks after '/' or before '-', '_', '.', '?', '&', '=';
+        # OCR may split it at digits), or a bullet or stray OCR mark
+        if not (token.lower().startswith(("http://", "https://")) or _ADDRESS_PART.search(token)
+                or token.isdigit() or previous.endswith("/") or len(token) <= 2):
+            return False
+        previous = token
+    return True
+
+
+_ADDRESS_PART = re.compile(r"[-_.?&=/%]")
+
+
 def _drafts(blocks: list[Block], count_tokens: Callable[[str], int]) -> list[_Draft]:
     major: str | None = None
     minor: str | None = None
@@ -69,6 +92,8 @@ def _drafts(blocks: list[Block], count_tokens: Callable[[str], int]) -> list[_Dr
     drafts: list[_Draft] = []
     current: _Draft | None = None
     for block in blocks:
+        if block.kind != "heading" and only_addresses(block.text):
+            continue
         if block.kind == "heading":
             if block.level <= 1:
                 major, minor = block.text, None

@@ -58,3 +58,15 @@ def test_a_paragraph_running_over_a_page_break_keeps_both_pages():
     blocks = [Block("paragraph", "2.1 The review found that the referral", 3, 4)]
     [passage] = chunk_blocks(blocks, "d", "0" * 64, lambda t: len(t.split()))
     assert (passage.page_start, passage.page_end) == (3, 4)
+
+
+def test_a_list_of_web_addresses_is_not_a_passage():
+    blocks = [
+        Block("heading", "6. Recommendations", 5, 5, 1),
+        Block("paragraph", "6.1 See the report at https://example.org/report for the full text.", 5, 5),
+        Block("heading", "Sources", 5, 5, 1),
+        Block("paragraph", "\u2022 https://www.example.org/news/\ncase-review-published\n\u2022 https://example.org/a\n-b_c?d=1", 5, 5),
+        Block("paragraph", "https://example.org/x/97 8 1847 1% 23PRF/type/BOOK \u00a2 \u2014 http://example.net/", 6, 6),
+    ]
+    passages = chunk_blocks(blocks, "d", "0" * 64, lambda t: len(t.split()))
+    assert [p.text for p in passages] == ["6.1 See the report at https://example.org/report for the full text."]
