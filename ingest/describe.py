@@ -52,7 +52,7 @@ def describe_document(
         year_published=entry.year_published or from_text.year_published,
         year_of_incident=entry.year_of_incident,
         catalogue_id=entry.id,
-        url=entry.url,
+        url=entry.url or entry.landing_url,
         publisher=entry.publisher,
         author=entry.author,
         source="catalogue",

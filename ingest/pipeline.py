@@ -153,7 +153,7 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     document = Document(
         doc_id=doc_id, sha256=extracted.sha256, source_path=str(path), size=extracted.size,
         page_count=extracted.page_count, meta=meta, pdf_metadata=extracted.pdf_metadata,
-        redacted_pages=extracted.redacted_pages,
+        redacted_pages=extracted.redacted_pages, provenance=kb.reports.provenance(path, extracted.sha256),
     )
     page_texts = ["\n".join(line.text for line in page.lines) for page in extracted.pages]
     old = prior[0] if prior else None

@@ -130,6 +130,40 @@ class Passage:
     sentences: list[Sentence] = field(default_factory=list)
 
 
+ROUTES = ("direct", "govuk", "landing", "archive")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+@dataclass
+class Provenance:
+    """Where a downloaded file came from, as `scrkb fetch` recorded it in its manifest."""
+
+    route: str  # one of ROUTES: the row's own URL, a GOV.UK attachment, a landing page's link, the Internet Archive
+    asked_url: str  # the address of the file that was wanted
+    fetched_url: str  # the address its bytes came from (after redirects; an archive copy's replay address)
+    landing_url: str | None = None  # the page the file was found on, if any
+    title: str | None = None  # the attachment's or link's title on that page
+    captured_at: str | None = None  # when the archive captured it (ISO 8601, UTC), archive copies only
+    chosen_because: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    fetched_at: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """One sentence for a reader: which copy this is, of what."""
+        if self.route == "archive" and self.captured_at:
+            year, month, day = (int(p) for p in self.captured_at[:10].split("-"))
+            return f"Internet Archive copy of {day} {MONTHS[month - 1]} {year} of {self.asked_url}"
+        if self.route == "govuk" and self.landing_url:
+            return f"GOV.UK attachment '{self.title or self.asked_url}' of {self.landing_url}"
+        if self.route == "landing" and self.landing_url:
+            return f"Linked as '{self.title or self.asked_url}' from {self.landing_url}"
+        moved = f" (redirected to {self.fetched_url})" if self.fetched_url != self.asked_url else ""
+        return f"Downloaded from {self.asked_url}{moved}"
+
+
 @dataclass
 class Document:
     doc_id: str
@@ -140,6 +174,7 @@ class Document:
     meta: DocumentMeta
     pdf_metadata: dict[str, str] = field(default_factory=dict)
     redacted_pages: list[int] = field(default_factory=list)  # possible failed redaction on these pages
+    provenance: Provenance | None = None  # for a file `scrkb fetch` downloaded
 
 
 @dataclass

@@ -38,6 +38,8 @@ class Settings:
     proxy_hops: int = 0
     chroma_url: str | None = None
     workers: int = 1
+    govuk_api: str = "https://www.gov.uk/api/content"
+    wayback_url: str = "https://web.archive.org"
 
     @property
     def catalogue_db(self) -> Path:
@@ -116,7 +118,8 @@ HELP = {
     "before the file fails with `timeout`. Per page, so a long report is not cut short.",
     "parse_memory_mb": "Address space, in MB, of the child process that parses PDFs; a file that needs "
     "more (a compression bomb) fails with `out of memory`.",
-    "max_file_mb": "Files larger than this many MB fail with `too large` without being read.",
+    "max_file_mb": "Files larger than this many MB fail with `too large` without being read, "
+    "and `scrkb fetch` stops downloading one at this size.",
     "max_pages": "PDFs with more pages than this fail with `too many pages`.",
     "login": "Whether the web app asks for an account: `auto` (only when `host` is not a loopback address), "
     "`required`, or `off` (refused unless `host` is loopback).",
@@ -131,6 +134,10 @@ HELP = {
     "Every machine that ingests or serves the store must use the same URL.",
     "workers": "Worker processes `scrkb serve` runs (`--workers`); above 1 it serves with gunicorn, "
     "each worker loading the models once.",
+    "govuk_api": "Base of the GOV.UK Content API, which `scrkb fetch` asks for a GOV.UK publication's attachments "
+    "(`<base>/<path of the page>`).",
+    "wayback_url": "Base of the Internet Archive's Wayback Machine, whose CDX API and copies `scrkb fetch` uses "
+    "for addresses that are dead.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 

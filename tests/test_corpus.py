@@ -19,7 +19,7 @@ CATALOGUE = ROOT / "corpora" / "catalogue.csv"
 SAMPLE_DIR = ROOT / "corpora" / "sample"
 SRC_DIR = SAMPLE_DIR / "src"
 COLUMNS = ["id", "case", "aliases", "title", "review_type", "nation", "area", "publisher", "author",
-           "year_published", "year_of_incident", "url", "licence", "sample_file"]
+           "year_published", "year_of_incident", "url", "landing_url", "source", "licence", "sample_file"]
 REVIEW_TYPES = {"serious case review", "child safeguarding practice review", "child practice review", "inquiry",
                 "national review", "thematic review", "independent review", "triennial analysis", "other"}
 NATIONS = {"England", "Wales", "Scotland", "Northern Ireland", "UK"}
@@ -126,7 +126,8 @@ def test_years_are_plausible(rows):
 
 
 def test_urls_are_web_addresses(rows):
-    assert [r["id"] for r in rows if r["url"] and not r["url"].startswith("https://")] == []
+    for column in ("url", "landing_url", "source"):
+        assert [r["id"] for r in rows if r[column] and not r[column].startswith("https://")] == [], column
 
 
 def test_every_sample_file_exists_and_is_named_after_its_row(rows):

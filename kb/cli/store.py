@@ -147,12 +147,16 @@ def show(kb: KnowledgeBase, doc_id, as_json):
         raise click.ClickException(f"No document with id {doc_id!r} in {kb.settings.home}.")
     data = asdict(document)
     data["paths"] = kb.catalogue.paths_of(doc_id)
+    if document.provenance:
+        data["provenance"]["summary"] = document.provenance.summary
     data["passages"] = [asdict(p) for p in kb.passages(doc_id)]
     if as_json:
         emit(data)
         return
     meta = document.meta
     click.echo(f"{meta.title or document.source_path}\n{meta.review_type or ''} {meta.year_published or ''}")
+    if document.provenance:
+        click.echo(f"File: {document.provenance.summary}")
     for p in data["passages"]:
         click.echo(f"[p. {p['page_start']}] {p['section'] or ''}\n{p['text']}\n")
 
@@ -221,11 +225,14 @@ def reindex(kb: KnowledgeBase, full):
 )
 @kb_dir_option
 def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
-    """Download the catalogue's report PDFs. Exit status 3 when some downloads failed."""
+    """Download the catalogue's report PDFs: from each row's url, its landing page, or the Internet Archive.
+
+    Exit status 3 when some rows failed.
+    """
     # Not @with_kb: downloading needs the store's location, not an opened store.
     from tqdm import tqdm
 
-    from kb.sources.fetch import fetch_catalogue, select_entries
+    from kb.sources.fetch import Sources, fetch_catalogue, select_entries
     from kb.sources.report_catalogue import ReportCatalogue
 
     settings = Settings.load(home=kb_dir, catalogue=catalogue)
@@ -239,7 +246,10 @@ def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
         bar.set_postfix_str(result.id[-40:])
         bar.update(1)
 
-    report = fetch_catalogue(entries, dest or settings.home / "downloads", timeout, on_progress=on_progress)
+    report = fetch_catalogue(
+        entries, dest or settings.home / "downloads", timeout, on_progress=on_progress,
+        sources=Sources(settings.govuk_api, settings.wayback_url), max_bytes=settings.max_file_mb << 20,
+    )
     bar.close()
     if as_json:
         emit(report.as_json())
@@ -252,12 +262,19 @@ def fetch(catalogue, dest, only, as_json, timeout, kb_dir):
 def _print_fetch_report(report) -> None:
     from collections import Counter
 
+    from kb.sources.report_catalogue import provenance_from
+
     skipped = Counter(r.reason for r in report.of("skipped"))
     why = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
     click.echo(
         f"fetched {report.count('fetched')}, unchanged {report.count('unchanged')}, "
         f"skipped {sum(skipped.values())}{f' ({why})' if why else ''}, failed {len(report.of('failed'))}"
     )
+    for result in report.of("fetched"):
+        if result.resolved.route != "direct":  # say where a file found by another route came from, and why
+            click.echo(f"  {result.id}: {provenance_from(asdict(result.resolved)).summary}")
+            if result.resolved.chosen_because:
+                click.echo(f"    {result.resolved.chosen_because}")
     for failure in report.of("failed"):
-        click.echo(f"  failed: {failure.id}: {failure.reason}: {failure.detail} <{failure.url}>", err=True)
+        click.echo(f"  failed: {failure.id}: {failure.reason}: {failure.detail}", err=True)
     click.echo(f"files in {report.dest}; `scrkb ingest {report.dest}` takes their metadata from the catalogue")

@@ -1,47 +1,42 @@
-"""Download the catalogue's public report PDFs into a folder, resumably, with a manifest naming each file's row.
+"""Download the catalogue's report PDFs into a folder, resumably, with a manifest saying where each came from.
 
-Only the standard library speaks HTTP here, so fetching adds no dependency; and
-only the URLs in the catalogue are requested (redirects aside).
+Each row is resolved by kb.sources.resolve (its link, its landing page, the
+Internet Archive); this module keeps the folder: one `<id>.pdf` per row, written
+whole or not at all, a `<id>.pdf.part` kept only to resume a transfer cut short,
+and manifest.json recording each file's row, route, addresses, size and hash.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
 
-from kb import __version__
-from kb.pdf import looks_like_pdf
 from kb.sources.report_catalogue import MANIFEST_NAME, CatalogueEntry, ReportCatalogue
+from kb.sources.resolve import Attempt, Resolved, Resolver, Unresolved, addresses
+from kb.sources.web import Downloaded, FetchError, Limits, Web
 
-USER_AGENT = f"scrkb/{__version__}"
-PDF_TYPES = {"application/pdf", "application/x-pdf"}
-# Pages that describe a report and link to it, rather than the report itself. Scripts
-# (.aspx, .php) often serve the file itself, so those are asked for their Content-Type.
-LANDING_PAGE = re.compile(r"^/government/(?:publications|news|consultations)/|\.html?$", re.I)
-CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
-CHUNK = 1 << 16
+GOVUK_API = "https://www.gov.uk/api/content"
+WAYBACK = "https://web.archive.org"
 
 
 @dataclass
 class FetchResult:
     id: str
-    url: str | None
+    url: str | None  # the row's address that was tried first
     status: str  # "fetched" | "unchanged" | "skipped" | "failed"
     reason: str | None = None
     detail: str | None = None
     size: int = 0
     resumed: bool = False
+    resolved: Resolved | None = None
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 @dataclass
@@ -59,20 +54,27 @@ class FetchReport:
         return {
             "fetched": self.count("fetched"),
             "unchanged": self.count("unchanged"),
+            "files": [
+                {"id": r.id, "size": r.size, **{k: v for k, v in asdict(r.resolved).items() if v not in (None, False)},
+                 **({"failed_first": [asdict(a) for a in r.attempts]} if r.attempts else {})}
+                for r in self.of("fetched")
+            ],
             "skipped": [{"id": r.id, "reason": r.reason} for r in self.of("skipped")],
             "failed": [
-                {"id": r.id, "url": r.url, "reason": r.reason, "detail": r.detail} for r in self.of("failed")
+                {"id": r.id, "url": r.url, "reason": r.reason, "detail": r.detail,
+                 "attempts": [asdict(a) for a in r.attempts]}
+                for r in self.of("failed")
             ],
             "dest": str(self.dest),
         }
 
 
-class NotAPdfLink(Exception):
-    """The server says the URL is not a PDF (its Content-Type)."""
+@dataclass(frozen=True)
+class Sources:
+    """Where the routes look: the GOV.UK Content API and the Internet Archive (settings, so tests can point them)."""
 
-
-class Incomplete(Exception):
-    """The connection closed before the whole file arrived."""
+    govuk_api: str = GOVUK_API
+    wayback: str = WAYBACK
 
 
 def select_entries(catalogue: ReportCatalogue, only: Iterable[str] = ()) -> list[CatalogueEntry]:
@@ -87,128 +89,104 @@ def select_entries(catalogue: ReportCatalogue, only: Iterable[str] = ()) -> list
 def fetch_catalogue(
     entries: Iterable[CatalogueEntry], dest: Path, timeout: float = 60,
     on_progress: Callable[[FetchResult], None] | None = None,
+    sources: Sources = Sources(), max_bytes: int = Limits.max_bytes,
 ) -> FetchReport:
-    """Download each row's PDF into dest as <id>.pdf; a failed row is reported and never stops the others."""
+    """Get each row's PDF into dest as <id>.pdf; a failed row is reported and never stops the others."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(dest)
+    web = Web(Limits(timeout=timeout, max_bytes=max_bytes))
     report = FetchReport(dest)
     for entry in entries:
-        result = fetch_entry(entry, dest, manifest, timeout)
-        if result.status == "fetched":
-            _save_manifest(dest, manifest)  # after each file, so an interrupted run keeps what it got
+        result = fetch_entry(entry, dest, manifest, web, sources)
         report.results.append(result)
         if on_progress:
             on_progress(result)
     return report
 
 
-def fetch_entry(entry: CatalogueEntry, dest: Path, manifest: dict, timeout: float) -> FetchResult:
-    """Fetch one row's file unless it is on disk as the manifest recorded it; record it in manifest."""
-    url = entry.url
-    skip = _why_skip(url)
+def fetch_entry(entry: CatalogueEntry, dest: Path, manifest: dict, web: Web, sources: Sources) -> FetchResult:
+    """Fetch one row's file unless it is on disk as the manifest recorded it; record it in the manifest."""
+    url, landing = addresses(entry)
+    first = url or landing
+    skip = _why_skip(url, landing)
     if skip:
-        return FetchResult(entry.id, url, "skipped", skip)
+        return FetchResult(entry.id, first, "skipped", skip)
     name = f"{entry.id}.pdf"
-    target, part = dest / name, dest / f"{name}.part"
-    if _unchanged(target, manifest["files"].get(name), url):
-        return FetchResult(entry.id, url, "unchanged", size=target.stat().st_size)
-    says_pdf = urlsplit(url).path.lower().endswith(".pdf")
+    target = dest / name
+    if _unchanged(target, manifest["files"].get(name), url, landing):
+        return FetchResult(entry.id, first, "unchanged", size=target.stat().st_size)
+    part = _PartFile(dest, name, manifest, web)
+    resolver = Resolver(web, part.download, sources.govuk_api, sources.wayback)
     try:
-        resumed = _download(url, part, timeout, check_type=not says_pdf)
-    except NotAPdfLink as exc:
-        return FetchResult(entry.id, url, "skipped", "not a PDF link", str(exc))
-    except HTTPError as exc:
-        exc.close()
-        return FetchResult(entry.id, url, "failed", f"HTTP {exc.code}", exc.reason)
-    except (OSError, http.client.HTTPException, Incomplete) as exc:
-        reason, detail = _describe_error(exc)
-        return FetchResult(entry.id, url, "failed", reason, detail)
-    if not looks_like_pdf(part):
-        part.unlink()  # an error page or a login form: nothing worth resuming
-        return FetchResult(entry.id, url, "failed", "not a PDF", "no %PDF- header in the first 1024 bytes")
-    sha, size = _sha256(part), part.stat().st_size
-    os.replace(part, target)
+        resolved, attempts = resolver.resolve(entry)
+    except Unresolved as exc:
+        first_failure = exc.attempts[0]
+        detail = "; ".join(f"{a.route} <{a.url}>: {a.reason}" + (f" ({a.detail})" if a.detail else "")
+                           for a in exc.attempts)
+        return FetchResult(entry.id, first, "failed", first_failure.reason, detail, attempts=exc.attempts)
+    sha, size = _sha256(part.path), part.path.stat().st_size
+    os.replace(part.path, target)
+    manifest["partial"].pop(part.path.name, None)
     manifest["files"][name] = {
-        "id": entry.id, "url": url, "sha256": sha, "size": size,
+        "id": entry.id,
+        **{k: v for k, v in asdict(resolved).items() if v is not None and k != "resumed"},
+        "sha256": sha, "size": size,
         "fetched_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    return FetchResult(entry.id, url, "fetched", size=size, resumed=resumed)
+    _save_manifest(dest, manifest)  # after each file, so an interrupted run keeps what it got
+    return FetchResult(entry.id, first, "fetched", size=size, resumed=resolved.resumed, resolved=resolved,
+                       attempts=attempts)
 
 
-def _why_skip(url: str | None) -> str | None:
-    if not url:
+class _PartFile:
+    """The row's <id>.pdf.part, remembering which address it holds the start of.
+
+    A part is resumed only from the address it came from: the routes may try
+    several, and splicing the end of one file onto the start of another would
+    make a file that is neither.
+    """
+
+    def __init__(self, dest: Path, name: str, manifest: dict, web: Web):
+        self.path = dest / f"{name}.part"
+        self.dest, self.manifest, self.web = dest, manifest, web
+
+    def download(self, url: str) -> Downloaded:
+        holds = self.manifest["partial"].get(self.path.name)
+        if holds not in (None, url):
+            self.path.unlink(missing_ok=True)
+        # A part named nowhere (left by an older scrkb) is resumed as before: the server's
+        # Range answer and the PDF check on the whole file catch a mismatch.
+        try:
+            return self.web.download_pdf(url, self.path)
+        except FetchError:
+            kept = url if self.path.exists() else None
+            if self.manifest["partial"].get(self.path.name) != kept:
+                self.manifest["partial"].pop(self.path.name, None)
+                if kept:
+                    self.manifest["partial"][self.path.name] = kept
+                _save_manifest(self.dest, self.manifest)
+            raise
+
+
+def _why_skip(url: str | None, landing: str | None) -> str | None:
+    given = [u for u in (url, landing) if u]
+    if not given:
         return "no URL"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    if not any(urlsplit(u).scheme in ("http", "https") for u in given):
         # urllib would also read file:// and ftp:// URLs; a catalogue row must not reach local files.
         return "not an http(s) link"
-    if LANDING_PAGE.search(parts.path):
-        return "not a PDF link"
     return None
 
 
-def _unchanged(target: Path, listed: dict | None, url: str) -> bool:
-    if not listed or listed.get("url") != url or not target.is_file():
+def _unchanged(target: Path, listed: dict | None, url: str | None, landing: str | None) -> bool:
+    if not listed or not target.is_file():
         return False
+    came_from = {listed.get("asked_url"), listed.get("landing_url"), listed.get("url")} - {None}
+    if not came_from & ({url, landing} - {None}):
+        return False  # the row now names other addresses
     # Size first: it is free, and hashing a large report is not.
     return target.stat().st_size == listed.get("size") and _sha256(target) == listed.get("sha256")
-
-
-def _download(url: str, part: Path, timeout: float, check_type: bool) -> bool:
-    """Stream url into part, resuming from part's length when the server honours Range; True if resumed."""
-    offset = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": USER_AGENT}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        response = urlopen(Request(url, headers=headers), timeout=timeout)
-    except HTTPError as exc:
-        if exc.code != 416 or not offset:
-            raise
-        # The part is longer than the file now is: it is stale, so start again.
-        exc.close()
-        part.unlink()
-        return _download(url, part, timeout, check_type)
-    with response:
-        if check_type and response.headers.get_content_type() not in PDF_TYPES:
-            raise NotAPdfLink(f"Content-Type {response.headers.get_content_type()}")
-        resumed = response.status == 206
-        start, total = _range_of(response) if resumed else (0, None)
-        if resumed and start != offset:
-            if not offset:
-                raise http.client.HTTPException("a partial answer to a request for the whole file")
-            part.unlink()  # a range we did not ask for: do not splice it onto ours
-            return _download(url, part, timeout, check_type)
-        length = response.headers.get("Content-Length")
-        expected = total if total is not None else (int(length) + start if length and length.isdigit() else None)
-        with open(part, "ab" if resumed else "wb") as fh:
-            while chunk := response.read(CHUNK):
-                fh.write(chunk)
-            got = fh.tell()
-    if expected is not None and got != expected:
-        # The part stays, so the next run resumes from here.
-        raise Incomplete(f"got {got} of {expected} bytes")
-    return resumed
-
-
-def _range_of(response) -> tuple[int, int | None]:
-    found = CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    if not found:
-        return -1, None
-    return int(found.group(1)), int(found.group(2)) if found.group(2).isdigit() else None
-
-
-def _describe_error(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, Incomplete):
-        return "incomplete", str(exc)
-    # urllib wraps failures to connect in URLError but lets a read that times out through bare.
-    cause = exc.reason if isinstance(exc, URLError) else exc
-    if isinstance(cause, TimeoutError):
-        return "timeout", str(cause) or "no answer in time"
-    if isinstance(exc, (URLError, http.client.HTTPException, ConnectionError)):
-        return "connection error", str(cause)
-    return "I/O error", str(exc)
 
 
 def _sha256(path: Path) -> str:
@@ -221,8 +199,10 @@ def _load_manifest(dest: Path) -> dict:
         data = json.loads((dest / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = {}
-    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
-        data = {**(data if isinstance(data, dict) else {}), "files": {}}
+    data = data if isinstance(data, dict) else {}
+    for key in ("files", "partial"):
+        if not isinstance(data.get(key), dict):
+            data[key] = {}
     return data
 
 

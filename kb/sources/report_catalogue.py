@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from kb.models import Provenance
 
 COLUMNS = [
     "id", "case", "aliases", "title", "review_type", "nation", "area", "publisher",
-    "author", "year_published", "year_of_incident", "url", "licence", "sample_file",
+    "author", "year_published", "year_of_incident", "url", "landing_url", "source", "licence", "sample_file",
 ]
-# `scrkb fetch` writes this next to the files it downloads, naming each file's row.
+# `url` is a direct link to the PDF; `landing_url` the page that presents the report (a GOV.UK
+# publication, a partnership's page); `source` the address where the row's facts were checked.
+# Files written before landing_url and source existed are read with those cells empty.
+# `scrkb fetch` writes this next to the files it downloads, naming each file's row and origin.
 MANIFEST_NAME = "manifest.json"
 
 
@@ -29,6 +34,8 @@ class CatalogueEntry:
     year_published: int | None = None
     year_of_incident: int | None = None
     url: str | None = None
+    landing_url: str | None = None
+    source: str | None = None
     licence: str | None = None
     sample_file: str | None = None
 
@@ -61,6 +68,14 @@ class ReportCatalogue:
                 return entry
         return None
 
+    def provenance(self, path: Path, sha256: str) -> Provenance | None:
+        """Where `scrkb fetch` got this file, if its manifest lists these very bytes."""
+        path = Path(path)
+        listed = _manifest_files(path.parent).get(path.name)
+        if not listed or listed.get("sha256") != sha256:
+            return None  # not fetched, or changed since: the record would describe other bytes
+        return provenance_from(listed)
+
     def aliases(self) -> dict[str, str]:
         """Every name a case is known by, lower-cased, mapped to its canonical case name."""
         names = {}
@@ -71,7 +86,7 @@ class ReportCatalogue:
         return names
 
 
-def _manifest(folder: Path) -> dict[str, str]:
+def _manifest_files(folder: Path) -> dict[str, dict]:
     manifest = folder / MANIFEST_NAME
     if not manifest.exists():
         return {}
@@ -80,7 +95,25 @@ def _manifest(folder: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     files = data.get("files", {}) if isinstance(data, dict) else {}
-    return {name: item.get("id") for name, item in files.items() if isinstance(item, dict)}
+    return {name: item for name, item in files.items() if isinstance(item, dict)} if isinstance(files, dict) else {}
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    return {name: item.get("id") for name, item in _manifest_files(folder).items()}
+
+
+PROVENANCE_FIELDS = {f.name for f in fields(Provenance)}
+
+
+def provenance_from(record: dict) -> Provenance | None:
+    """A manifest record (or a stored one) as a Provenance; a record from before routes is a direct download."""
+    if not isinstance(record, dict):
+        return None
+    if "route" not in record and isinstance(record.get("url"), str):
+        record = {**record, "route": "direct", "asked_url": record["url"], "fetched_url": record["url"]}
+    if not all(isinstance(record.get(k), str) for k in ("route", "asked_url", "fetched_url")):
+        return None
+    return Provenance(**{k: v for k, v in record.items() if k in PROVENANCE_FIELDS})
 
 
 def _entry(row: dict[str, str]) -> CatalogueEntry:
@@ -105,6 +138,8 @@ def _entry(row: dict[str, str]) -> CatalogueEntry:
         year_published=year("year_published"),
         year_of_incident=year("year_of_incident"),
         url=text("url"),
+        landing_url=text("landing_url"),
+        source=text("source"),
         licence=text("licence"),
         sample_file=text("sample_file"),
     )

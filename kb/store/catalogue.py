@@ -31,6 +31,7 @@ class Catalogue(DocumentRows, PassageRows, ThemeRows, FailureRows, ResearchRows,
         self.db.executescript(SCHEMA)  # idempotent, and commits on its own
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self._add_redacted_pages_column()
+        self._add_provenance_column()
 
     def _add_redacted_pages_column(self) -> None:
         """Give a store made before the failed-redaction check its column."""
@@ -38,5 +39,14 @@ class Catalogue(DocumentRows, PassageRows, ThemeRows, FailureRows, ResearchRows,
             return
         try:
             self.db.execute("ALTER TABLE documents ADD COLUMN redacted_pages TEXT NOT NULL DEFAULT '[]'")
+        except sqlite3.OperationalError:  # another process added it first
+            pass
+
+    def _add_provenance_column(self) -> None:
+        """Give a store made before `scrkb fetch` recorded where files came from its column."""
+        if "provenance" in {r["name"] for r in self.db.execute("PRAGMA table_info(documents)")}:
+            return
+        try:
+            self.db.execute("ALTER TABLE documents ADD COLUMN provenance TEXT")
         except sqlite3.OperationalError:  # another process added it first
             pass

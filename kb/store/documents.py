@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 
 import numpy as np
 
@@ -60,11 +61,13 @@ class DocumentRows:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
             db.execute(
                 f"INSERT INTO documents (doc_id, sha256, source_path, size, page_count, pdf_metadata, "
-                f"ingested_at, redacted_pages, {', '.join(meta)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(meta))})",
+                f"ingested_at, redacted_pages, provenance, {', '.join(meta)}) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(meta))})",
                 (
                     document.doc_id, document.sha256, document.source_path, document.size,
                     document.page_count, json.dumps(document.pdf_metadata, sort_keys=True), now(),
-                    json.dumps(document.redacted_pages), *meta.values(),
+                    json.dumps(document.redacted_pages),
+                    json.dumps(asdict(document.provenance)) if document.provenance else None, *meta.values(),
                 ),
             )
             db.execute("INSERT OR REPLACE INTO paths VALUES (?, ?)", (document.source_path, document.doc_id))

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import datetime, timezone
 
 import numpy as np
 
-from kb.models import Document, DocumentMeta, Passage
+from kb.models import Document, DocumentMeta, Passage, Provenance
 from kb.store.schema import META_FIELDS
+
+
+PROVENANCE_FIELDS = {f.name for f in fields(Provenance)}
 
 
 def now() -> str:
@@ -53,7 +57,15 @@ def document_from_row(row: sqlite3.Row) -> Document:
         doc_id=row["doc_id"], sha256=row["sha256"], source_path=row["source_path"], size=row["size"],
         page_count=row["page_count"], meta=meta, pdf_metadata=json.loads(row["pdf_metadata"]),
         redacted_pages=json.loads(row["redacted_pages"]),
+        provenance=_provenance(row["provenance"]),
     )
+
+
+def _provenance(stored: str | None) -> Provenance | None:
+    if not stored:
+        return None
+    record = json.loads(stored)
+    return Provenance(**{k: v for k, v in record.items() if k in PROVENANCE_FIELDS})
 
 
 def passage_from_row(row: sqlite3.Row) -> Passage:

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS documents (
     pdf_metadata TEXT NOT NULL DEFAULT '{}',
     vectors_done INTEGER NOT NULL DEFAULT 0,
     ingested_at TEXT NOT NULL,
-    redacted_pages TEXT NOT NULL DEFAULT '[]'
+    redacted_pages TEXT NOT NULL DEFAULT '[]',
+    provenance TEXT  -- JSON: where `scrkb fetch` got the file (kb.models.Provenance); NULL if not fetched
 );
 CREATE TABLE IF NOT EXISTS paths (
     path TEXT PRIMARY KEY,
