@@ -197,11 +197,27 @@ def measure_quality(tagger: ThemeTagger, items: list[GroupedItem], evaluation_se
     )
 
 
+class _Pair(list):
+    """An interval, written on one line as [low, high]."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Pair, lambda dumper, data: dumper.represent_sequence(
+    "tag:yaml.org,2002:seq", data, flow_style=True))
+
+
 def write_quality(path: Path, record: dict) -> None:
     """Write the quality file atomically, with the header that says it is measured, not edited."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    text = yaml.safe_dump(json.loads(json.dumps(record)), sort_keys=False, allow_unicode=True, width=100)
+    plain = json.loads(json.dumps(record))
+    for theme in plain.get("themes", {}).values():
+        if theme.get("factor_interval") is not None:
+            theme["factor_interval"] = _Pair(theme["factor_interval"])
+    text = yaml.dump(plain, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     tmp.write_text(HEADER + text, encoding="utf-8")
     tmp.replace(path)
 
