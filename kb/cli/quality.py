@@ -47,7 +47,8 @@ def quality(kb: KnowledgeBase, as_json):
     click.echo(f"Themes with F1 under {measured.quality_floor_f1:g}, or not measured, are experimental.\n")
     click.echo(f"{'theme':<28} {'P':>5} {'R':>5} {'F1':>5} {'n':>4}  {'':<12} {'reviewed':>8} {'kappa':>6}")
     for row in rows:
-        figures = [_figure(row[k]) for k in ("precision", "recall", "f1")] if row["status"] == "measured" else ["–"] * 3
+        measured_row = row["status"] == "measured"
+        figures = [_figure(row[k]) if measured_row else "–" for k in ("precision", "recall", "f1")]
         state = "experimental" if row["experimental"] else ""
         reviews = row["reviews"] or {}
         kappa = "–" if reviews.get("kappa") is None else f"{reviews['kappa']:.2f}"
@@ -86,7 +87,8 @@ def measure_command(kb: KnowledgeBase, path: Path, group_by: str, out: Path | No
     for theme, m in record["themes"].items():
         if not m["support"] and not m["tagged"]:
             continue
-        interval = "–" if m["factor_interval"] is None else f"{m['factor_interval'][0]:.2f}–{m['factor_interval'][1]:.2f}"
+        low_high = m["factor_interval"]
+        interval = "–" if low_high is None else f"{low_high[0]:.2f}–{low_high[1]:.2f}"
         factor = "–" if m["true_count_factor"] is None else f"{m['true_count_factor']:.2f}"
         click.echo(f"{theme:<28} {_figure(m['precision']):>5} {_figure(m['recall']):>5} {_figure(m['f1']):>5} "
                    f"{m['support']:>4} {factor:>7}  {interval}")

@@ -79,7 +79,8 @@ def retag(kb: KnowledgeBase):
 @evaluate.command("themes")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--calibrate", is_flag=True, help="Choose per-theme thresholds on this file (or on the reviews) and save them.")
+@click.option("--calibrate", is_flag=True,
+              help="Choose per-theme thresholds on this file (or on the reviews) and save them.")
 @click.option("--quality", is_flag=True,
               help="Measure the tagger by grouped cross-validation and write the quality file shown beside counts.")
 @click.option("--group-by", default="report", show_default=True,

@@ -5,8 +5,9 @@ Every number is computed from the catalogue under explicit CountingRules, and ev
 result carries those rules, so a count can always be traced to the passages behind
 it. Reviewers' verdicts hold everywhere (a rejected tag never counts, a confirmed or
 added one always does), and passage counts carry an estimated true count corrected
-for the tagger's measured accuracy (kb/research/estimates.py). Results are plain Tables (columns and rows) in a fixed order, which the exports
-write as CSV, JSON or Excel without further interpretation.
+for the tagger's measured accuracy (kb/research/estimates.py). Results are plain
+Tables (columns and rows) in a fixed order, which the exports write as CSV, JSON or
+Excel without further interpretation.
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ class _Coding:
         reviewed = sum(n for themes in self.reviewed_by_doc.values() for n in themes.values())
         return {"counted_tags": counted, "counted_tags_reviewed": reviewed}
 
-    def estimate(self, theme: str, documents: list[dict]) -> list:
-        """Estimated true passages of a theme in these documents, with the 95% interval's ends."""
+    def reviewed_and_estimate(self, theme: str, documents: list[dict]) -> list:
+        """A theme's counted passages in these documents that a reviewer judged, then the estimated
+        true count and its 95% interval's ends (the columns passages_reviewed and ESTIMATE_COLUMNS)."""
         counted = sum(self.by_doc.get(d["doc_id"], {}).get(theme, 0) for d in documents)
         reviewed = sum(self.reviewed_by_doc.get(d["doc_id"], {}).get(theme, 0) for d in documents)
         return [reviewed, *self.estimator.cells(theme, counted, reviewed)]
@@ -225,14 +227,14 @@ def counts(kb: KnowledgeBase, by: str = "document", rules: CountingRules | None 
             d = documents[0]
             lead = [d["doc_id"], d["title"], d["case_name"], d["year_published"], d["year_of_incident"],
                     d["review_type"], d["nation"]]
-            long_rows += [[*lead, t, coding.labels[t], passages[t], int(showing[t] > 0), *coding.estimate(t, documents)]
-                          for t in coding.themes]
+            long_rows += [[*lead, t, coding.labels[t], passages[t], int(showing[t] > 0),
+                           *coding.reviewed_and_estimate(t, documents)] for t in coding.themes]
             wide_lead = [d["doc_id"], d["title"]]
         else:
             in_group = sum(d["passages"] for d in documents)
             long_rows += [
                 [key, len(documents), in_group, t, coding.labels[t], passages[t], showing[t],
-                 _share(showing[t], len(documents)), *coding.estimate(t, documents)]
+                 _share(showing[t], len(documents)), *coding.reviewed_and_estimate(t, documents)]
                 for t in coding.themes
             ]
             wide_lead = [key, len(documents)]
@@ -268,8 +270,8 @@ def prevalence(kb: KnowledgeBase, rules: CountingRules | None = None) -> Analysi
         docs = sum(coding.doc_shows(d["doc_id"], t) for d in coding.documents)
         passages = sum(c.get(t, 0) for c in coding.by_doc.values())
         rows.append([t, coding.labels[t], coding.groups[t], docs, n_docs, _share(docs, n_docs),
-                     passages, n_passages, _share(passages, n_passages), *coding.estimate(t, coding.documents),
-                     *coding.estimator.quality_cells(t)])
+                     passages, n_passages, _share(passages, n_passages),
+                     *coding.reviewed_and_estimate(t, coding.documents), *coding.estimator.quality_cells(t)])
     columns = ["theme_id", "theme", "group", "documents_showing", "documents", "share_of_documents",
                "passages_showing", "passages", "share_of_passages", "passages_reviewed", *ESTIMATE_COLUMNS,
                "precision", "recall", "experimental"]
@@ -345,7 +347,7 @@ def trends(kb: KnowledgeBase, rules: CountingRules | None = None, basis: str = "
             passages = sum(coding.by_doc.get(d["doc_id"], {}).get(t, 0) for d in documents)
             rows.append([start, start + span - 1, len(documents), n_passages, t, coding.labels[t], showing, passages,
                          _share(showing, len(documents)), _share(passages, n_passages),
-                         *coding.estimate(t, documents)])
+                         *coding.reviewed_and_estimate(t, documents)])
     notes = []
     if undated:
         which = "publication" if basis == "published" else "incident"

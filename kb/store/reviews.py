@@ -14,15 +14,10 @@ from collections.abc import Iterable
 from kb.store.rows import chunks, now
 
 VERDICTS = ("confirm", "reject", "add")
-# A confirmed or added tag always counts; a rejected one never does.
-COUNTING_VERDICTS = ("confirm", "add")
-
-# The latest verdict of every reviewed (passage, theme); the pair index makes MAX() a lookup.
-LATEST = (
-    "SELECT r.passage_id, r.theme_id, r.verdict FROM tag_reviews r "
-    "WHERE r.review_id = (SELECT MAX(x.review_id) FROM tag_reviews x "
-    "WHERE x.passage_id = r.passage_id AND x.theme_id = r.theme_id)"
-)
+# Review r is the latest on its (passage, theme); the pair index makes MAX() a lookup.
+IS_LATEST = ("r.review_id = (SELECT MAX(x.review_id) FROM tag_reviews x "
+             "WHERE x.passage_id = r.passage_id AND x.theme_id = r.theme_id)")
+LATEST = f"SELECT r.passage_id, r.theme_id, r.verdict FROM tag_reviews r WHERE {IS_LATEST}"
 
 
 def counted_tags(kinds: tuple[str, ...] = ("shows",), min_score: float = 0.0, reviewed_only: bool = False,
@@ -30,7 +25,8 @@ def counted_tags(kinds: tuple[str, ...] = ("shows",), min_score: float = 0.0, re
     """A subquery of the (passage_id, theme_id, score, kind, evidence, verdict) pairs that count.
 
     An unreviewed tag counts when its kind and score pass the rules; a reviewed pair
-    counts when its latest verdict is confirm or add, whatever the tagger said.
+    counts when its latest verdict is confirm or add, whatever the tagger said (a
+    rejected tag never counts).
     `verdict` is NULL for unreviewed tags; with `reviewed_only` there are none. The
     pairs may name passages that no longer exist: join `passages` to drop them.
     """
@@ -88,9 +84,7 @@ class ReviewRows:
             "SELECT r.*, p.doc_id, p.passage_id IS NOT NULL AS passage_exists, t.kind AS tag_kind, t.score AS tag_score, "
             "(SELECT COUNT(*) FROM tag_reviews x WHERE x.passage_id = r.passage_id AND x.theme_id = r.theme_id) AS reviews "
             "FROM tag_reviews r LEFT JOIN passages p ON p.passage_id = r.passage_id "
-            "LEFT JOIN passage_themes t ON t.passage_id = r.passage_id AND t.theme_id = r.theme_id "
-            "WHERE r.review_id = (SELECT MAX(x.review_id) FROM tag_reviews x "
-            "WHERE x.passage_id = r.passage_id AND x.theme_id = r.theme_id)"
+            f"LEFT JOIN passage_themes t ON t.passage_id = r.passage_id AND t.theme_id = r.theme_id WHERE {IS_LATEST}"
         )
         if passage_ids is None:
             where = "".join(f" AND {c}" for c in clauses)
