@@ -17,8 +17,14 @@ from kb.store.accounts import Accounts
 from kb.store.catalogue import Catalogue
 from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
+from kb.themes.quality import Quality, load_quality
+from kb.themes.reviews import TagReviews
 from kb.themes.tagger import ThemeTagger
 from kb.themes.taxonomy import load_taxonomy
+
+# Thresholds a team recalibrated on its own reviews (`scrkb eval themes --from-reviews --calibrate`),
+# kept in the store home: they belong to this store's coding, not to the package.
+REVIEW_CALIBRATION = "calibration_from_reviews.yaml"
 
 
 class KnowledgeBase:
@@ -47,10 +53,21 @@ class KnowledgeBase:
 
     @cached_property
     def tagger(self) -> ThemeTagger:
+        own = self.settings.home / REVIEW_CALIBRATION
         return ThemeTagger(
-            load_taxonomy(self.settings.user_themes), self.embedder, Calibration.load(),
-            cache_dir=self.settings.home / "cache",
+            load_taxonomy(self.settings.user_themes), self.embedder,
+            Calibration.load(own) if own.exists() else Calibration.load(), cache_dir=self.settings.home / "cache",
         )
+
+    @cached_property
+    def theme_quality(self) -> Quality:
+        """The tagger's measured precision and recall per theme, for the running taxonomy version."""
+        return load_quality(self.tagger.version, self.settings.theme_quality)
+
+    @cached_property
+    def reviews(self) -> TagReviews:
+        """Reviewers' verdicts on theme tags (stored in the catalogue, audited in the accounts database)."""
+        return TagReviews(self.catalogue, self.tagger.taxonomy, lambda *event: self.accounts.record(*event))
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -192,6 +209,9 @@ class KnowledgeBase:
             "embedding_backend": self.settings.embedding_backend,
             "stored_embedding_backends": backends,
             "backend_mismatch": bool(backends) and backends != [self.settings.embedding_backend],
+            # Kept, never dropped, and not an index fault: a re-ingested report took their passages away.
+            "orphan_reviews": [{key: r[key] for key in ("passage_id", "theme_id", "verdict", "username", "at")}
+                               for r in self.catalogue.orphan_reviews()],
         }
 
     def reindex(self, full: bool = False) -> dict:

@@ -103,6 +103,14 @@ class ThemeMatch:
     score: float
     kind: str  # "shows" or "names"
     evidence: list[Evidence] = field(default_factory=list)
+    review: str | None = None  # a reviewer's latest verdict: "confirm", "reject", "add", or None
+
+    @property
+    def shown(self) -> bool:
+        """Whether the passage counts for this theme: the reviewer's word, else the tagger's "shows"."""
+        if self.review is not None:
+            return self.review != "reject"
+        return self.kind == "shows"
 
 
 @dataclass

@@ -23,6 +23,7 @@ class Settings:
     catalogue: Path = CHECKOUT / "corpora" / "catalogue.csv"
     sample_corpus: Path = CHECKOUT / "corpora" / "sample"
     user_themes: Path | None = None
+    theme_quality: Path | None = None
     embed_batch_size: int = 32
     embedding_backend: str = "onnx"
     model_cache: Path = CHECKOUT / "var" / "models"
@@ -105,6 +106,9 @@ HELP = {
     "sample_corpus": "Folder of sample PDFs that `make run` ingests into an empty store.",
     "user_themes": "YAML file of the user's own themes, added to the built-in taxonomy "
     "(same schema as kb/data/themes.yaml); run `scrkb retag` after changing it.",
+    "theme_quality": "YAML file of the tagger's measured precision, recall and true-count factors per theme, "
+    "shown beside every count (written by `scrkb eval themes FILE --quality`). Default: "
+    "kb/data/theme_quality.yaml, measured for the built-in taxonomy.",
     "embed_batch_size": "Passages per batch when embedding.",
     "embedding_backend": "How the embedding model runs: `onnx-int8` (ONNX Runtime, int8 weights), `onnx` "
     "(ONNX Runtime, full precision) or `torch`. The ONNX models are exported offline from the packaged "

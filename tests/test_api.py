@@ -116,7 +116,7 @@ def test_themes_with_counts(client, store):
     data = valid(client.get("/api/v1/themes"), "/themes")
     assert len(data["themes"]) == len(store.tagger.taxonomy.themes) and data["documents"] == 4
     sharing = next(t for t in data["themes"] if t["id"] == "information_sharing")
-    assert sharing["counts"] == {"shows": 3, "names": 0, "documents": 3}
+    assert sharing["counts"] == {"shows": 3, "names": 0, "documents": 3, "reviewed": 0, "rejected": 0}
 
 
 def test_counts_by_grouping_and_rules(client):

@@ -122,7 +122,7 @@ def test_xlsx_has_a_sheet_per_table_and_the_about_sheet(store, tmp_path):
     assert about["calibration.source"]
     coded = tmp_path / "coded.xlsx"
     export(store, "coded", "--include-names", "--format", "xlsx", "--out", str(coded))
-    texts = [cell.value for cell in load_workbook(coded)["coded"]["N"]]
+    texts = [cell.value for cell in load_workbook(coded)["coded"]["O"]]  # text: the last column
     assert HYPERLINK + " The threshold for a referral was discussed in training." in texts  # text, not a formula
     sheet_xml = zipfile.ZipFile(coded).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml

@@ -24,6 +24,7 @@ from webapp.views import (
     home,
     packs,
     research,
+    reviews,
     search,
     themes,
 )
@@ -54,7 +55,7 @@ def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None)
     errors.register(app)
     access.register(app)
     for blueprint in (home.bp, search.bp, documents.bp, themes.bp, packs.bp, compare.bp, api.bp, research.bp,
-                      auth.bp, admin.bp):
+                      reviews.bp, auth.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.config.setdefault("PACKS_ENABLED", True)  # hit cards link to packs.add_form
     app.config.setdefault("EXTRA_NAV", []).extend([("packs.index", "Learning packs"), ("compare.index", "Compare cases")])

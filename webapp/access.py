@@ -16,7 +16,7 @@ from webapp.errors import AppError
 PUBLIC = {"static", "auth.login_form", "auth.login"}
 BY_BLUEPRINT = {
     "home": "read", "search": "read", "documents": "read", "themes": "read", "compare": "read", "auth": "read",
-    "packs": "packs", "research": "research", "admin": "admin",
+    "packs": "packs", "research": "research", "reviews": "review", "admin": "admin",
 }
 # The API is listed route by route: its research outputs are exports, the rest is reading.
 API = {

@@ -50,7 +50,7 @@ def choice(name: str, allowed: tuple[str, ...] | list[str], default: str) -> str
 
 
 def counting_rules() -> CountingRules:
-    """min_score, include_names and unit from the query string (shared with the dashboard)."""
+    """min_score, include_names, unit and reviewed_only from the query string (shared with the dashboard)."""
     raw = request.args.get("min_score", "").strip()
     try:
         min_score = float(raw) if raw else 0.0
@@ -59,7 +59,7 @@ def counting_rules() -> CountingRules:
     if not 0 <= min_score <= 1:
         raise AppError(400, "'min_score' must be a number between 0 and 1.")
     return CountingRules(min_score=min_score, kinds="shows+names" if flag("include_names") else "shows",
-                         unit=choice("unit", analytics.UNITS, "passages"))
+                         unit=choice("unit", analytics.UNITS, "passages"), reviewed_only=flag("reviewed_only"))
 
 
 def rules_args(rules: CountingRules) -> dict:
@@ -71,6 +71,8 @@ def rules_args(rules: CountingRules) -> dict:
         args["include_names"] = "1"
     if rules.unit != "passages":
         args["unit"] = rules.unit
+    if rules.reviewed_only:
+        args["reviewed_only"] = "1"
     return args
 
 
@@ -170,12 +172,15 @@ def document(doc_id: str):
 @bp.get("/themes")
 def themes():
     kb = params.store()
-    taxonomy, counts = kb.tagger.taxonomy, kb.theme_counts()
+    taxonomy, counts, quality = kb.tagger.taxonomy, kb.theme_counts(), kb.theme_quality
     return jsonify({
         "taxonomy_version": taxonomy.version, "groups": taxonomy.groups, "documents": kb.stats()["documents"],
+        "quality": quality.header(),
         "themes": [
             {"id": t.id, "label": t.label, "group": t.group, "definition": t.definition, "terms": list(t.terms),
-             "counts": {key: counts.get(t.id, {}).get(key, 0) for key in ("shows", "names", "documents")}}
+             "counts": {key: counts.get(t.id, {}).get(key, 0)
+                        for key in ("shows", "names", "documents", "reviewed", "rejected")},
+             "quality": quality.of(t.id).as_dict()}
             for t in taxonomy.themes
         ],
     })

@@ -1,4 +1,5 @@
-"""Errors as data: one error type with a status; JSON under /api/, a page everywhere else."""
+"""Errors as data: one error type with a status; JSON under /api/ (and to a script that asks for it),
+a page everywhere else."""
 
 from __future__ import annotations
 
@@ -20,9 +21,15 @@ def not_found(what: str) -> AppError:
     return AppError(404, f"{what} was not found.")
 
 
+def wants_json() -> bool:
+    """Whether the caller asked for JSON (a page's script posting a form by fetch) rather than a page."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
 def register(app: Flask) -> None:
     def respond(status: int, message: str):
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") or wants_json():
             return jsonify({"error": {"status": status, "message": message}}), status
         return render_template("error.html", status=status, message=message), status
 

@@ -40,6 +40,9 @@ RULES = [
            "Also count passages that only name a theme (kind 'names'), not only those showing it."),
     _query("unit", {"type": "string", "enum": list(UNITS), "default": "passages"},
            "What wide tables, co-occurrence and trend shares count."),
+    _query("reviewed_only", {"type": "boolean", "default": False},
+           "Count only tags a reviewer confirmed or added. Reviewers' verdicts hold either way: a rejected tag "
+           "never counts, a confirmed or added one always does."),
 ]
 FILTERS = [
     _query("theme", {"type": "string"}, "Only passages showing this theme (repeat: all of them).", many=True),
@@ -93,7 +96,20 @@ SCHEMAS = {
         "type": "object", "required": ["theme_id", "score", "kind", "evidence"],
         "properties": {"theme_id": {"type": "string"}, "score": {"type": "number"},
                        "kind": {"type": "string", "enum": ["shows", "names"]},
-                       "evidence": {"type": "array", "items": _ref("Evidence")}},
+                       "evidence": {"type": "array", "items": _ref("Evidence")},
+                       "review": {"enum": ["confirm", "reject", "add", None],
+                                  "description": "A reviewer's latest verdict on this tag, if any."}},
+    },
+    "ThemeQuality": {
+        "type": "object", "required": ["precision", "recall", "f1", "support", "experimental", "status"],
+        "description": "The tagger's measured accuracy for one theme (status 'measured', or why not).",
+        "properties": {"precision": _nullable("number"), "recall": _nullable("number"), "f1": _nullable("number"),
+                       "support": {"type": "integer"}, "tagged": {"type": "integer"},
+                       "true_count_factor": _nullable("number"),
+                       "factor_interval": {"oneOf": [{"type": "array", "items": {"type": "number"}},
+                                                     {"type": "null"}]},
+                       "experimental": {"type": "boolean"}, "status": {"type": "string"},
+                       "in_plain_words": {"type": "string"}},
     },
     "Entity": {
         "type": "object", "required": ["label", "text", "start", "end", "canonical"],
@@ -166,13 +182,16 @@ SCHEMAS = {
             "taxonomy_version": {"type": "string"},
             "groups": {"type": "object", "additionalProperties": {"type": "string"}},
             "documents": {"type": "integer"},
+            "quality": {"type": "object", "description": "The evaluation set, method and date of the measurement."},
             "themes": {"type": "array", "items": {
                 "type": "object", "required": ["id", "label", "group", "definition", "counts"],
                 "properties": {
                     "id": {"type": "string"}, "label": {"type": "string"}, "group": {"type": "string"},
                     "definition": {"type": "string"}, "terms": {"type": "array", "items": {"type": "string"}},
                     "counts": {"type": "object", "required": ["shows", "names", "documents"], "properties": {
-                        "shows": {"type": "integer"}, "names": {"type": "integer"}, "documents": {"type": "integer"}}},
+                        "shows": {"type": "integer"}, "names": {"type": "integer"}, "documents": {"type": "integer"},
+                        "reviewed": {"type": "integer"}, "rejected": {"type": "integer"}}},
+                    "quality": _ref("ThemeQuality"),
                 },
             }},
         },
@@ -180,7 +199,8 @@ SCHEMAS = {
     "CountingRules": {
         "type": "object", "required": ["min_score", "kinds", "unit", "meaning"],
         "properties": {"min_score": {"type": "number"}, "kinds": {"type": "string", "enum": ["shows", "shows+names"]},
-                       "unit": {"type": "string", "enum": list(UNITS)}, "meaning": {"type": "string"}},
+                       "unit": {"type": "string", "enum": list(UNITS)}, "reviewed_only": {"type": "boolean"},
+                       "meaning": {"type": "string"}},
     },
     "About": {
         "type": "object",
@@ -195,6 +215,11 @@ SCHEMAS = {
             "summary": {"type": "object"},
             "taxonomy": {"type": "object", "required": ["version"]},
             "calibration": {"type": "object", "required": ["source", "default_threshold", "thresholds"]},
+            "theme_quality": {"type": "object", "required": ["applies", "note", "themes"],
+                              "description": "Counts only: the tagger's measured accuracy per theme.",
+                              "properties": {"themes": {"type": "object", "additionalProperties": _ref("ThemeQuality")}}},
+            "reviews": {"type": "object", "required": ["counted_tags", "counted_tags_reviewed"],
+                        "description": "Counts only: how many counted tags rest on a reviewer's word."},
             "corpus": {"type": "object", "required": ["documents", "passages", "document_ids_sha256"], "properties": {
                 "documents": {"type": "integer"}, "passages": {"type": "integer"},
                 "document_ids_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}},

@@ -26,7 +26,7 @@ def export():
 
 
 def rules_options(command):
-    """--min-score, --include-names and --unit, turned into one CountingRules argument."""
+    """--min-score, --include-names, --unit and --reviewed-only, turned into one CountingRules argument."""
 
     @click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
                   help="Count a tag only when its score is at least this.")
@@ -34,11 +34,14 @@ def rules_options(command):
                   help="Also count passages that only name a theme, not only those showing it.")
     @click.option("--unit", type=click.Choice(["passages", "documents"]), default="passages", show_default=True,
                   help="What wide tables, co-occurrence and trends count.")
+    @click.option("--reviewed-only", is_flag=True,
+                  help="Count only tags a reviewer confirmed or added (`scrkb review`).")
     @functools.wraps(command)
-    def wrapper(min_score, include_names, unit, **kwargs):
+    def wrapper(min_score, include_names, unit, reviewed_only, **kwargs):
         from kb.research.analytics import CountingRules
 
-        rules = CountingRules(min_score=min_score, kinds="shows+names" if include_names else "shows", unit=unit)
+        rules = CountingRules(min_score=min_score, kinds="shows+names" if include_names else "shows", unit=unit,
+                              reviewed_only=reviewed_only)
         return command(rules=rules, **kwargs)
 
     return wrapper

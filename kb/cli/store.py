@@ -196,6 +196,10 @@ def check(kb: KnowledgeBase, as_json):
                       else "both run the model at full precision (cosine 1.0000), so search is unchanged")
             click.echo(f"note: stored vectors were embedded with {', '.join(stored)}, queries now with "
                        f"{report['embedding_backend']} (SCRKB_EMBEDDING_BACKEND): {effect}")
+        if report["orphan_reviews"]:
+            click.echo(f"note: {len(report['orphan_reviews'])} tag review(s) name passages no longer in the store "
+                       "(their reports were re-ingested or removed); they are kept and listed by "
+                       "`scrkb review --list`, and no longer counted")
     if not report["consistent"]:
         sys.exit(1)
 

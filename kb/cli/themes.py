@@ -77,28 +77,79 @@ def retag(kb: KnowledgeBase):
 
 
 @evaluate.command("themes")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--calibrate", is_flag=True, help="Choose per-theme thresholds on this file and save them.")
+@click.option("--calibrate", is_flag=True,
+              help="Choose per-theme thresholds on this file (or on the reviews) and save them.")
+@click.option("--quality", is_flag=True,
+              help="Measure the tagger by grouped cross-validation and write the quality file shown beside counts.")
+@click.option("--group-by", default="report", show_default=True,
+              help="With --quality: the JSONL field naming each passage's report, or id-prefix=N.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --quality: where to write (default kb/data/theme_quality.yaml).")
+@click.option("--describe", default=None, help="With --quality: one sentence saying what the labelled set is.")
+@click.option("--from-reviews", is_flag=True, help="Evaluate on this store's reviewed tags instead of a file.")
 @with_kb
-def eval_themes(kb: KnowledgeBase, path, as_json, calibrate):
-    """Per-theme precision, recall and F1 of the tagger on a labelled JSONL file."""
-    from kb.themes.evaluate import evaluate_file
+def eval_themes(kb: KnowledgeBase, path, as_json, calibrate, quality, group_by, out, describe, from_reviews):
+    """Per-theme precision, recall and F1 of the tagger on a labelled JSONL file, or on the store's reviews."""
+    if from_reviews == (path is not None):
+        raise click.UsageError("Give a labelled JSONL file, or --from-reviews, not both or neither.")
+    if quality and (from_reviews or calibrate):
+        raise click.UsageError("--quality measures on a labelled file with thresholds chosen per fold; it does not "
+                               "go with --from-reviews or --calibrate.")
+    if quality:
+        from kb.cli.quality import measure_command
 
+        measure_command(kb, path, group_by, out, describe, as_json)
+        return
     try:
-        result = evaluate_file(kb.tagger, path, calibrate=calibrate)
+        if from_reviews:
+            from kb.knowledge_base import REVIEW_CALIBRATION
+            from kb.themes.review_eval import evaluate_reviews
+
+            result = evaluate_reviews(kb.catalogue, kb.tagger, calibrate,
+                                      save_to=kb.settings.home / REVIEW_CALIBRATION if calibrate else None)
+        else:
+            from kb.themes.evaluate import evaluate_file
+
+            result = evaluate_file(kb.tagger, path, calibrate=calibrate)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
         emit(result)
         return
+    _print_scores(result)
+    if from_reviews:
+        _print_review_summary(result)
+    else:
+        click.echo(f"macro F1 {result['macro_f1']:.3f} on {result['items']} passages "
+                   f"(cross-validated thresholds: {result['cross_validated_macro_f1']:.3f})")
+
+
+def _print_scores(result: dict) -> None:
     click.echo(f"{'theme':<28} {'P':>6} {'R':>6} {'F1':>6} {'n':>4}")
     for theme, m in result["themes"].items():
         click.echo(f"{theme:<28} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f} {m['support']:>4}")
     micro = result["micro"]
     click.echo(f"{'micro':<28} {micro['precision']:>6.3f} {micro['recall']:>6.3f} {micro['f1']:>6.3f}")
-    click.echo(f"macro F1 {result['macro_f1']:.3f} on {result['items']} passages "
-               f"(cross-validated thresholds: {result['cross_validated_macro_f1']:.3f})")
+
+
+def _print_review_summary(result: dict) -> None:
+    skipped = result["skipped"]
+    click.echo(f"macro F1 {result['macro_f1']:.3f} on {result['reviewed_tags']} reviewed tags "
+               f"(left out: {skipped['removed_passages']} of removed passages, "
+               f"{skipped['unknown_themes']} of themes no longer in the taxonomy)")
+    if "recalibrated" not in result:
+        return
+    if not result["recalibrated"]:
+        click.echo(f"No threshold changed: {result['not_recalibrated']}.")
+        return
+    click.echo("recalibrated: " + ", ".join(f"{t} {v:.3f}" for t, v in result["recalibrated"].items()))
+    click.echo(f"micro F1 after, on the same reviews: {result['after_in_sample']['micro']['f1']:.3f}")
+    if "after_cross_validated_by_report" in result:
+        click.echo("micro F1 after, thresholds cross-validated by report: "
+                   f"{result['after_cross_validated_by_report']['micro']['f1']:.3f}")
+    click.echo(f"saved to {result['saved_to']}; run `scrkb retag` to apply the thresholds to stored tags.")
 
 
 @main.command()

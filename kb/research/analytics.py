@@ -3,8 +3,11 @@ co-occurrence; trends; and the evidence behind every count.
 
 Every number is computed from the catalogue under explicit CountingRules, and every
 result carries those rules, so a count can always be traced to the passages behind
-it. Results are plain Tables (columns and rows) in a fixed order, which the exports
-write as CSV, JSON or Excel without further interpretation.
+it. Reviewers' verdicts hold everywhere (a rejected tag never counts, a confirmed or
+added one always does), and passage counts carry an estimated true count corrected
+for the tagger's measured accuracy (kb/research/estimates.py). Results are plain
+Tables (columns and rows) in a fixed order, which the exports write as CSV, JSON or
+Excel without further interpretation.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 from kb.knowledge_base import KnowledgeBase
+from kb.research.estimates import ESTIMATE_COLUMNS, Estimator
 
 KINDS = {"shows": ("shows",), "shows+names": ("shows", "names")}
 UNITS = ("passages", "documents")
@@ -27,6 +31,7 @@ GROUPINGS = {
 }
 BASES = {"published": "year_published", "incident": "year_of_incident"}
 DIGITS = 4  # rounding of shares, Jaccard, lift and scores: stable text in every export
+REVIEW_WORDS = {"confirm": "confirmed", "add": "added"}
 
 
 class AnalyticsError(ValueError):
@@ -40,6 +45,7 @@ class CountingRules:
     min_score: float = 0.0
     kinds: str = "shows"  # "shows", or "shows+names" to count passages that only name a theme too
     unit: str = "passages"  # what wide tables, co-occurrence and trend charts count
+    reviewed_only: bool = False  # count only tags a reviewer confirmed or added
 
     def __post_init__(self):
         if self.kinds not in KINDS:
@@ -48,6 +54,8 @@ class CountingRules:
             raise AnalyticsError(f"unit must be one of {', '.join(UNITS)}")
         if not isinstance(self.min_score, (int, float)) or not 0 <= self.min_score <= 1:
             raise AnalyticsError("min_score must be a number between 0 and 1")
+        if not isinstance(self.reviewed_only, bool):
+            raise AnalyticsError("reviewed_only must be true or false")
 
     @property
     def tag_kinds(self) -> tuple[str, ...]:
@@ -55,11 +63,16 @@ class CountingRules:
 
     def as_dict(self) -> dict:
         named = " or names" if self.kinds == "shows+names" else ""
+        if self.reviewed_only:
+            which = "A passage counts for a theme only when a reviewer confirmed or added the theme on it"
+        else:
+            which = (f"A passage counts for a theme when the tagger says it shows{named} the theme with a score "
+                     f"of at least {self.min_score:g}, unless a reviewer rejected it, or when a reviewer "
+                     "confirmed or added it")
         return {
             **asdict(self),
             "meaning": (
-                f"A passage counts for a theme when the tagger says it shows{named} the theme with a score "
-                f"of at least {self.min_score:g}; a document counts when at least one of its passages does. "
+                f"{which}; a document counts when at least one of its passages does. "
                 f"Wide tables, co-occurrence and trend charts count {self.unit}."
             ),
         }
@@ -104,6 +117,21 @@ class _Coding:
     themes: list[str]  # column order: the taxonomy's, then stored ids it no longer has
     labels: dict[str, str]
     groups: dict[str, str]  # theme id -> group label
+    reviewed_by_doc: dict[str, dict[str, int]]  # doc_id -> theme_id -> counted passages a reviewer judged
+    estimator: Estimator
+
+    @property
+    def summary(self) -> dict:
+        counted = sum(n for themes in self.by_doc.values() for n in themes.values())
+        reviewed = sum(n for themes in self.reviewed_by_doc.values() for n in themes.values())
+        return {"counted_tags": counted, "counted_tags_reviewed": reviewed}
+
+    def reviewed_and_estimate(self, theme: str, documents: list[dict]) -> list:
+        """A theme's counted passages in these documents that a reviewer judged, then the estimated
+        true count and its 95% interval's ends (the columns passages_reviewed and ESTIMATE_COLUMNS)."""
+        counted = sum(self.by_doc.get(d["doc_id"], {}).get(theme, 0) for d in documents)
+        reviewed = sum(self.reviewed_by_doc.get(d["doc_id"], {}).get(theme, 0) for d in documents)
+        return [reviewed, *self.estimator.cells(theme, counted, reviewed)]
 
     @property
     def total_passages(self) -> int:
@@ -116,17 +144,25 @@ class _Coding:
 def _coding(kb: KnowledgeBase, rules: CountingRules) -> _Coding:
     taxonomy = kb.tagger.taxonomy
     by_doc: dict[str, dict[str, int]] = {}
+    reviewed_by_doc: dict[str, dict[str, int]] = {}
     by_passage: dict[str, set[str]] = {}
-    for doc_id, passage_id, theme_id in kb.catalogue.analytics_theme_passages(rules.tag_kinds, rules.min_score):
+    for doc_id, passage_id, theme_id, reviewed in kb.catalogue.analytics_theme_passages(
+        rules.tag_kinds, rules.min_score, rules.reviewed_only
+    ):
         counts = by_doc.setdefault(doc_id, {})
         counts[theme_id] = counts.get(theme_id, 0) + 1
+        if reviewed:
+            judged = reviewed_by_doc.setdefault(doc_id, {})
+            judged[theme_id] = judged.get(theme_id, 0) + 1
         by_passage.setdefault(passage_id, set()).add(theme_id)
     stored = {t for themes in by_passage.values() for t in themes}
     themes = taxonomy.ids + sorted(stored - set(taxonomy.ids))
     labels = {t: (taxonomy.get(t).label if taxonomy.get(t) else t) for t in themes}
     groups = {t: (taxonomy.groups.get(taxonomy.get(t).group, taxonomy.get(t).group) if taxonomy.get(t) else "")
               for t in themes}
-    return _Coding(kb.catalogue.analytics_documents(), by_doc, by_passage, themes, labels, groups)
+    estimator = Estimator(kb.theme_quality, kb.tagger.calibration, rules.kinds, rules.min_score)
+    return _Coding(kb.catalogue.analytics_documents(), by_doc, by_passage, themes, labels, groups, reviewed_by_doc,
+                   estimator)
 
 
 def _key(document: dict, by: str):
@@ -191,13 +227,14 @@ def counts(kb: KnowledgeBase, by: str = "document", rules: CountingRules | None 
             d = documents[0]
             lead = [d["doc_id"], d["title"], d["case_name"], d["year_published"], d["year_of_incident"],
                     d["review_type"], d["nation"]]
-            long_rows += [[*lead, t, coding.labels[t], passages[t], int(showing[t] > 0)] for t in coding.themes]
+            long_rows += [[*lead, t, coding.labels[t], passages[t], int(showing[t] > 0),
+                           *coding.reviewed_and_estimate(t, documents)] for t in coding.themes]
             wide_lead = [d["doc_id"], d["title"]]
         else:
             in_group = sum(d["passages"] for d in documents)
             long_rows += [
                 [key, len(documents), in_group, t, coding.labels[t], passages[t], showing[t],
-                 _share(showing[t], len(documents))]
+                 _share(showing[t], len(documents)), *coding.reviewed_and_estimate(t, documents)]
                 for t in coding.themes
             ]
             wide_lead = [key, len(documents)]
@@ -206,11 +243,11 @@ def counts(kb: KnowledgeBase, by: str = "document", rules: CountingRules | None 
         binary_rows.append([*wide_lead, *(int(showing[t] > 0) for t in coding.themes)])
     if by == "document":
         long_columns = ["doc_id", "title", "case", "year_published", "year_of_incident", "review_type", "nation",
-                        "theme_id", "theme", "passages", "shown"]
+                        "theme_id", "theme", "passages", "shown", "passages_reviewed", *ESTIMATE_COLUMNS]
         wide_columns = ["doc_id", "title"]
     else:
         long_columns = [key_column, "documents_in_group", "passages_in_group", "theme_id", "theme", "passages",
-                        "documents", "share_of_documents"]
+                        "documents", "share_of_documents", "passages_reviewed", *ESTIMATE_COLUMNS]
         wide_columns = [key_column, "documents_in_group"]
     label = key_column.replace("_", " ")
     tables = [
@@ -220,7 +257,7 @@ def counts(kb: KnowledgeBase, by: str = "document", rules: CountingRules | None 
         Table("binary", f"Whether each {label} shows each theme (1) or not (0)", wide_columns + coding.themes,
               binary_rows, notes),
     ]
-    return Analysis("counts", {"by": by}, rules, tables)
+    return Analysis("counts", {"by": by}, rules, tables, coding.summary)
 
 
 def prevalence(kb: KnowledgeBase, rules: CountingRules | None = None) -> Analysis:
@@ -233,11 +270,13 @@ def prevalence(kb: KnowledgeBase, rules: CountingRules | None = None) -> Analysi
         docs = sum(coding.doc_shows(d["doc_id"], t) for d in coding.documents)
         passages = sum(c.get(t, 0) for c in coding.by_doc.values())
         rows.append([t, coding.labels[t], coding.groups[t], docs, n_docs, _share(docs, n_docs),
-                     passages, n_passages, _share(passages, n_passages)])
+                     passages, n_passages, _share(passages, n_passages),
+                     *coding.reviewed_and_estimate(t, coding.documents), *coding.estimator.quality_cells(t)])
     columns = ["theme_id", "theme", "group", "documents_showing", "documents", "share_of_documents",
-               "passages_showing", "passages", "share_of_passages"]
-    return Analysis("prevalence", {}, rules, [Table("prevalence", "How many documents and passages show each theme",
-                                                    columns, rows)])
+               "passages_showing", "passages", "share_of_passages", "passages_reviewed", *ESTIMATE_COLUMNS,
+               "precision", "recall", "experimental"]
+    table = Table("prevalence", "How many documents and passages show each theme", columns, rows)
+    return Analysis("prevalence", {}, rules, [table], coding.summary)
 
 
 # --- co-occurrence ----------------------------------------------------------------------
@@ -256,7 +295,7 @@ def cooccurrence(kb: KnowledgeBase, rules: CountingRules | None = None) -> Analy
     by_documents = _pairs(coding, doc_sets, len(coding.documents), "documents")
     by_passages = _pairs(coding, passage_sets, coding.total_passages, "passages")
     tables = [by_documents, by_passages] if rules.unit == "documents" else [by_passages, by_documents]
-    return Analysis("cooccurrence", {}, rules, tables)
+    return Analysis("cooccurrence", {}, rules, tables, coding.summary)
 
 
 def _pairs(coding: _Coding, sets: list[set[str]], total: int, unit: str) -> Table:
@@ -307,15 +346,17 @@ def trends(kb: KnowledgeBase, rules: CountingRules | None = None, basis: str = "
             showing = sum(coding.doc_shows(d["doc_id"], t) for d in documents)
             passages = sum(coding.by_doc.get(d["doc_id"], {}).get(t, 0) for d in documents)
             rows.append([start, start + span - 1, len(documents), n_passages, t, coding.labels[t], showing, passages,
-                         _share(showing, len(documents)), _share(passages, n_passages)])
+                         _share(showing, len(documents)), _share(passages, n_passages),
+                         *coding.reviewed_and_estimate(t, documents)])
     notes = []
     if undated:
         which = "publication" if basis == "published" else "incident"
         notes.append(f"{len(undated)} document(s) have no year of {which} and are left out: {', '.join(undated)}.")
     columns = ["period_start", "period_end", "documents", "passages", "theme_id", "theme", "documents_showing",
-               "passages_showing", "share_of_documents", "share_of_passages"]
+               "passages_showing", "share_of_documents", "share_of_passages", "passages_reviewed", *ESTIMATE_COLUMNS]
     title = f"Themes by year of {'publication' if basis == 'published' else 'incident'}"
-    return Analysis("trends", {"basis": basis, "span": span}, rules, [Table("trends", title, columns, rows, notes)])
+    table = Table("trends", title, columns, rows, notes)
+    return Analysis("trends", {"basis": basis, "span": span}, rules, [table], coding.summary)
 
 
 # --- evidence -------------------------------------------------------------------------------
@@ -324,7 +365,8 @@ def trends(kb: KnowledgeBase, rules: CountingRules | None = None, basis: str = "
 def evidence(
     kb: KnowledgeBase, theme: str | None, rules: CountingRules | None = None, case: str | None = None
 ) -> Analysis:
-    """The passages behind a count: document, page, score, kind and the sentences that carry the theme.
+    """The passages behind a count: document, page, score, kind, the reviewer's verdict and the sentences
+    that carry the theme.
 
     With `theme` None, every counted (passage, theme) pair: the coded-passages table.
     """
@@ -336,28 +378,31 @@ def evidence(
     if case is not None:
         doc_ids = tuple(d["doc_id"] for d in kb.catalogue.analytics_documents() if _key(d, "case") == case)
     rows = []
-    for r in kb.catalogue.analytics_evidence(theme, rules.tag_kinds, rules.min_score, doc_ids):
+    for r in kb.catalogue.analytics_evidence(theme, rules.tag_kinds, rules.min_score, doc_ids, rules.reviewed_only):
         t = taxonomy.get(r["theme_id"])
         sentences = " … ".join(" ".join(r["text"][a:b].split()) for a, b in r["evidence"])
         rows.append([
             r["passage_id"], r["doc_id"], r["title"], r["case_name"], r["year_published"], r["page_start"],
             r["page_end"], r["section"], r["theme_id"], t.label if t else r["theme_id"], r["kind"],
-            _round(r["score"]), sentences, r["text"],
+            _round(r["score"]), REVIEW_WORDS.get(r["review"], ""), sentences, r["text"],
         ])
     columns = ["passage_id", "doc_id", "title", "case", "year_published", "page_start", "page_end", "section",
-               "theme_id", "theme", "kind", "score", "evidence", "text"]
+               "theme_id", "theme", "kind", "score", "review", "evidence", "text"]
     notes = [] if doc_ids is None or doc_ids else [f"No document has the case {case!r}."]
     if theme is None:
         # Named as QDA packages expect on import: a document, a page, a code and the coded text.
         columns = ["passage_id", "doc_id", "document", "case", "year_published", "page", "page_end", "section",
-                   "code_id", "code", "kind", "score", "evidence", "text"]
+                   "code_id", "code", "kind", "score", "review", "evidence", "text"]
         title = "Coded passages: every passage counted for a theme"
         name = "coded"
     else:
         title = f"Evidence for {taxonomy.get(theme).label}" + (f" in {case}" if case else "")
         name = "evidence"
+    notes.append("review: 'confirmed' or 'added' when a reviewer's verdict makes the passage count (kind and score "
+                 "are empty for a theme a reviewer added that the tagger did not store); empty when unreviewed.")
     parameters = {"theme": theme, "case": case} if theme is not None else {}
-    return Analysis(name, parameters, rules, [Table(name, title, columns, rows, notes)])
+    summary = {"counted_tags": len(rows), "counted_tags_reviewed": sum(1 for r in rows if r[12])}
+    return Analysis(name, parameters, rules, [Table(name, title, columns, rows, notes)], summary)
 
 
 def case_theme_matrix(kb: KnowledgeBase, rules: CountingRules | None = None) -> tuple[list[str], list[dict]]:

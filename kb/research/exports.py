@@ -1,7 +1,8 @@
 """Write research outputs as CSV, JSON, Excel and a REFI-QDA codebook, always with what they rest on.
 
 Every export carries an "about" record: the counting rules, taxonomy version,
-calibration, the corpus (document count and a SHA-256 of the sorted document ids),
+calibration, the tagger's measured accuracy per theme and the reviews counts rest on
+(for counts), the corpus (document count and a SHA-256 of the sorted document ids),
 the scrkb version and a date. The date is the store's last ingest, not the time of
 export, so exporting the same store twice gives byte-identical files; the "about"
 says so. CSV cells that a spreadsheet would run as a formula are neutralised.
@@ -22,6 +23,7 @@ from kb.csv_safe import write_csv
 from kb.knowledge_base import KnowledgeBase
 from kb.research.analytics import Analysis, Table
 from kb.research.chronology import Chronology
+from kb.research.estimates import quality_about, reviews_about
 from kb.themes.taxonomy import Taxonomy
 
 FORMATS = ("csv", "json", "xlsx")
@@ -57,6 +59,12 @@ def about(kb: KnowledgeBase, analysis: Analysis) -> dict:
     state = kb.catalogue.analytics_state()
     tagger = kb.tagger
     calibration = tagger.calibration
+    counting = {}
+    if analysis.rules is not None:
+        counting = {
+            "theme_quality": quality_about(kb.theme_quality, tagger.taxonomy.ids),
+            "reviews": reviews_about(analysis.summary, kb.catalogue.review_summary()),
+        }
     return {
         "output": analysis.name,
         "parameters": analysis.parameters,
@@ -75,6 +83,7 @@ def about(kb: KnowledgeBase, analysis: Analysis) -> dict:
             "meaning": "The tagger stores a theme on a passage when its score reaches the theme's threshold; "
                        "min_score in the counting rules only ever removes tags above that.",
         },
+        **counting,
         "corpus": {
             "documents": len(state["doc_ids"]),
             "passages": state["passages"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from kb.nlp.sections import section_kinds
+from kb.store.reviews import counted_tags
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -65,9 +66,10 @@ class SearchFilters:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
 
-        for theme in self.themes:  # every chosen theme must be shown
-            clauses.append("p.passage_id IN (SELECT passage_id FROM passage_themes WHERE theme_id = ? AND kind = 'shows')")
-            params.append(theme)
+        for theme in self.themes:  # every chosen theme must be shown, as counted (reviewers' verdicts included)
+            counted, counted_params = counted_tags(theme_id=theme)
+            clauses.append(f"p.passage_id IN (SELECT passage_id FROM {counted})")
+            params.extend(counted_params)
         within("d.case_name", self.cases)
         within("d.review_type", self.review_types)
         within("d.nation", self.nations)

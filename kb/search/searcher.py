@@ -251,7 +251,7 @@ class Searcher:
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """The rowids a filter keeps; the last few filters are remembered, as a reader pages
         through results and both rankings of one query ask for the same filter."""
-        key = (self.catalogue.generation(), filters)
+        key = (self.catalogue.generation(), self.catalogue.reviews_version() if filters.themes else 0, filters)
         with self._allowed_lock:
             if key in self._allowed_cache:
                 self._allowed_cache.move_to_end(key)
@@ -329,7 +329,7 @@ class Searcher:
                     best_sentence=passage.text[best[0] : best[1]] if best else None,
                     best_sentence_span=best,
                     highlights=spans,
-                    themes=[m for m in passage.themes if m.kind == "shows"],
+                    themes=[m for m in passage.themes if m.shown],
                     also_in=also,
                     ocr=passage.ocr,
                 )

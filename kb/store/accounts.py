@@ -22,12 +22,12 @@ from kb.csv_safe import write_csv
 from kb.store.sqlite_file import SQLiteFile
 
 ROLES = ("reader", "trainer", "researcher", "admin")
-# What each role may do beyond reading; admin may do everything.
+# What each role may do beyond reading ("review": confirm, reject or add theme tags); admin may do everything.
 PERMISSIONS = {
     "reader": frozenset({"read"}),
     "trainer": frozenset({"read", "packs"}),
-    "researcher": frozenset({"read", "research"}),
-    "admin": frozenset({"read", "packs", "research", "admin"}),
+    "researcher": frozenset({"read", "research", "review"}),
+    "admin": frozenset({"read", "packs", "research", "review", "admin"}),
 }
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 PASSWORD_MIN, PASSWORD_MAX = 12, 1024  # the maximum stops a megabyte password costing a megabyte of hashing

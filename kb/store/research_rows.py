@@ -1,6 +1,7 @@
 """Read-only queries behind research outputs (kb.research) and cases compared side by side.
 
-Every result is ordered explicitly, so the same store always exports the same file."""
+Every result is ordered explicitly, so the same store always exports the same file. Theme
+counts take the reviewers' word (kb/store/reviews.py `counted_tags`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import sqlite3
 
 from kb.models import Document
+from kb.store.reviews import counted_tags
 from kb.store.rows import document_from_row
 
 
@@ -23,39 +25,43 @@ class ResearchRows:
         )
         return [dict(r) for r in rows]
 
-    def analytics_theme_passages(self, kinds: tuple[str, ...], min_score: float) -> list[tuple[str, str, str]]:
-        """(doc_id, passage_id, theme_id) for every tag of these kinds scoring at least `min_score`."""
-        marks = ",".join("?" * len(kinds))
+    def analytics_theme_passages(
+        self, kinds: tuple[str, ...], min_score: float, reviewed_only: bool = False
+    ) -> list[tuple[str, str, str, bool]]:
+        """(doc_id, passage_id, theme_id, reviewed) for every (passage, theme) that counts under these rules."""
+        counted, params = counted_tags(kinds, min_score, reviewed_only)
         rows = self.db.execute(
-            "SELECT p.doc_id, t.passage_id, t.theme_id FROM passage_themes t JOIN passages p USING (passage_id) "
-            f"WHERE t.kind IN ({marks}) AND t.score >= ? ORDER BY p.doc_id, p.seq, t.theme_id",
-            (*kinds, min_score),
+            f"SELECT p.doc_id, c.passage_id, c.theme_id, c.verdict IS NOT NULL FROM {counted} c "
+            "JOIN passages p USING (passage_id) ORDER BY p.doc_id, p.seq, c.theme_id",
+            params,
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
     def analytics_evidence(
-        self, theme_id: str | None, kinds: tuple[str, ...], min_score: float, doc_ids: tuple[str, ...] | None = None
+        self, theme_id: str | None, kinds: tuple[str, ...], min_score: float, doc_ids: tuple[str, ...] | None = None,
+        reviewed_only: bool = False,
     ) -> list[dict]:
-        """The passage, document and tag behind each counted (passage, theme): one theme or all."""
-        clauses = [f"t.kind IN ({','.join('?' * len(kinds))})", "t.score >= ?"]
-        params: list = [*kinds, min_score]
-        if theme_id is not None:
-            clauses.append("t.theme_id = ?")
-            params.append(theme_id)
+        """The passage, document and tag behind each counted (passage, theme): one theme or all.
+
+        `review` is the verdict that made a reviewed pair count (confirm or add), else None;
+        a theme a reviewer added has no score, kind or evidence of the tagger's.
+        """
+        counted, params = counted_tags(kinds, min_score, reviewed_only, theme_id)
+        where = ""
         if doc_ids is not None:
-            clauses.append(f"p.doc_id IN ({','.join('?' * len(doc_ids))})")
-            params.extend(doc_ids)
+            where = f"WHERE p.doc_id IN ({','.join('?' * len(doc_ids))})"
+            params = [*params, *doc_ids]
         rows = self.db.execute(
             "SELECT p.passage_id, p.doc_id, p.seq, p.page_start, p.page_end, p.section, p.section_kind, p.text, "
-            "d.title, d.case_name, d.year_published, t.theme_id, t.kind, t.score, t.evidence, t.taxonomy_version "
-            "FROM passage_themes t JOIN passages p USING (passage_id) JOIN documents d ON d.doc_id = p.doc_id "
-            f"WHERE {' AND '.join(clauses)} ORDER BY p.doc_id, p.seq, t.theme_id",
+            "d.title, d.case_name, d.year_published, c.theme_id, c.kind, c.score, c.evidence, c.verdict AS review "
+            f"FROM {counted} c JOIN passages p USING (passage_id) JOIN documents d ON d.doc_id = p.doc_id "
+            f"{where} ORDER BY p.doc_id, p.seq, c.theme_id",
             params,
         )
         found = []
         for r in rows:
             row = dict(r)
-            row["evidence"] = [(a, b) for a, b in json.loads(r["evidence"])]
+            row["evidence"] = [(a, b) for a, b in json.loads(r["evidence"] or "[]")]
             found.append(row)
         return found
 
@@ -87,12 +93,13 @@ class ResearchRows:
         return [document_from_row(r) for r in rows]
 
     def case_theme_counts(self, case: str) -> dict[str, int]:
-        """Passages of a case's reports that show each theme, most first."""
+        """Passages of a case's reports that count for each theme, most first."""
+        counted, params = counted_tags()
         rows = self.db.execute(
-            "SELECT t.theme_id, COUNT(*) FROM passage_themes t JOIN passages p USING (passage_id) "
-            "JOIN documents d ON d.doc_id = p.doc_id WHERE d.case_name = ? AND t.kind = 'shows' "
-            "GROUP BY t.theme_id ORDER BY COUNT(*) DESC, t.theme_id",
-            (case,),
+            f"SELECT c.theme_id, COUNT(*) FROM {counted} c JOIN passages p USING (passage_id) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE d.case_name = ? "
+            "GROUP BY c.theme_id ORDER BY COUNT(*) DESC, c.theme_id",
+            (*params, case),
         )
         return {r[0]: r[1] for r in rows}
 
@@ -107,11 +114,12 @@ class ResearchRows:
         return {r[0]: r[1] for r in rows}
 
     def strongest_in_case(self, theme_id: str, case: str, limit: int) -> list[tuple[str, float]]:
-        """A case's highest-scoring passages that show a theme."""
+        """A case's passages that count for a theme: reviewer-confirmed first, then by score."""
+        counted, params = counted_tags(theme_id=theme_id)
         rows = self.db.execute(
-            "SELECT t.passage_id, t.score FROM passage_themes t JOIN passages p USING (passage_id) "
-            "JOIN documents d ON d.doc_id = p.doc_id WHERE t.theme_id = ? AND t.kind = 'shows' AND d.case_name = ? "
-            "ORDER BY t.score DESC, t.passage_id LIMIT ?",
-            (theme_id, case, limit),
+            f"SELECT c.passage_id, COALESCE(c.score, 0) FROM {counted} c JOIN passages p USING (passage_id) "
+            "JOIN documents d ON d.doc_id = p.doc_id WHERE d.case_name = ? "
+            "ORDER BY c.verdict IS NOT NULL DESC, c.score DESC, c.passage_id LIMIT ?",
+            (*params, case, limit),
         )
         return [(r[0], r[1]) for r in rows]

@@ -114,6 +114,20 @@ CREATE TABLE IF NOT EXISTS pack_items (
     UNIQUE (pack_id, passage_id)
 );
 CREATE INDEX IF NOT EXISTS pack_items_order ON pack_items(pack_id, position);
+-- reviewers' verdicts on theme tags (kb/store/reviews.py): no foreign key to passages, so a
+-- review outlives re-ingest and retagging (passage ids are stable) and one whose passage has
+-- gone is reported rather than dropped. Every verdict is kept; the latest per pair holds.
+CREATE TABLE IF NOT EXISTS tag_reviews (
+    review_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    passage_id TEXT NOT NULL,
+    theme_id TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject', 'add')),
+    note TEXT NOT NULL DEFAULT '',
+    username TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tag_reviews_pair ON tag_reviews(passage_id, theme_id, review_id);
+CREATE INDEX IF NOT EXISTS tag_reviews_theme ON tag_reviews(theme_id, passage_id);
 """.replace("{FTS_TOKENIZER}", FTS_TOKENIZER)
 META_FIELDS = {
     "title": "title", "review_type": "review_type", "case": "case_name", "area": "area",

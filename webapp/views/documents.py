@@ -5,7 +5,7 @@ from itertools import groupby
 from flask import Blueprint, Response, render_template, request
 
 from kb.pdf import PdfError
-from webapp import params
+from webapp import access, params
 from webapp.errors import AppError, not_found
 
 bp = Blueprint("documents", __name__)
@@ -29,9 +29,11 @@ def show(doc_id: str):
     document = _document(doc_id)
     passages = kb.passages(doc_id)
     sections = [(name, list(items)) for name, items in groupby(passages, key=lambda p: p.section or "Front matter")]
+    reviews = kb.reviews.of_passages(p.passage_id for p in passages) if access.can("review") else {}
     return render_template(
         "document.html", document=document, sections=sections, themes=kb.document_themes(doc_id),
-        agencies=kb.document_agencies(doc_id), taxonomy=kb.tagger.taxonomy,
+        agencies=kb.document_agencies(doc_id), taxonomy=kb.tagger.taxonomy, reviews=reviews,
+        here=request.full_path.rstrip("?"),
     )
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 
 from kb.research import analytics
 from kb.research import chronology as chronologies
-from webapp import params
+from webapp import access, params
 from webapp.api import choice, counting_rules, known_theme, rules_args
 
 bp = Blueprint("research", __name__, url_prefix="/research")
@@ -92,7 +92,7 @@ def dashboard():
         themes=themes, cases=cases, top=top, prevalence=prevalence, chart=line_chart(periods, series),
         periods=[(p, by_period[p]) for p in periods], chosen=chosen, share=share, trend_notes=trend.notes,
         counts_notes=matrix.notes, before=chronologies.agencies_before_incident(kb),
-        documents=len(kb.catalogue.analytics_documents()),
+        documents=len(kb.catalogue.analytics_documents()), quality=kb.theme_quality,
     )
 
 
@@ -103,6 +103,9 @@ def evidence(theme_id: str):
     case = request.args.get("case") or None
     theme = kb.tagger.taxonomy.get(known_theme(theme_id))
     table = analytics.evidence(kb, theme_id, rules, case=case).table("evidence")
-    return render_template("research/evidence.html", theme=theme, case=case, rows=table.records(),
-                           notes=table.notes, rules=rules, args=rules_args(rules))
+    rows = table.records()
+    reviews = kb.reviews.of_passages(r["passage_id"] for r in rows) if access.can("review") else {}
+    return render_template("research/evidence.html", theme=theme, case=case, rows=rows, notes=table.notes,
+                           rules=rules, args=rules_args(rules), reviews=reviews, here=request.full_path.rstrip("?"),
+                           quality=kb.theme_quality.of(theme.id))
 
