@@ -38,6 +38,9 @@ class Settings:
     proxy_hops: int = 0
     chroma_url: str | None = None
     workers: int = 1
+    chroma_timeout: float = 30.0
+    audit_days: int | None = None
+    page_cache_mb: int = 256
 
     @property
     def catalogue_db(self) -> Path:
@@ -79,6 +82,10 @@ class Settings:
     @property
     def vector_dir(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def page_cache_dir(self) -> Path:
+        return self.home / "cache" / "pages"
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -131,6 +138,13 @@ HELP = {
     "Every machine that ingests or serves the store must use the same URL.",
     "workers": "Worker processes `scrkb serve` runs (`--workers`); above 1 it serves with gunicorn, "
     "each worker loading the models once.",
+    "chroma_timeout": "Seconds each call to the Chroma server may take before the command stops with a sentence "
+    "(exit status 1) or the web app answers 503: a server that accepts connections and never answers holds "
+    "nothing for longer.",
+    "audit_days": "Days of audit events to keep: older ones are deleted by `scrkb audit --prune` and when "
+    "`scrkb serve` starts, and the pruning is itself audited. Default: keep everything.",
+    "page_cache_mb": "Size limit, in MB, of the rendered page images kept in `cache/pages` in the store home "
+    "(the least recently used go first); 0 renders every image afresh.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 

@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.search.filters import FilterError
+from kb.store.errors import StoreUnavailable
 from kb.store.vectors import VectorStoreUnavailable
 
 
@@ -38,6 +39,11 @@ def register(app: Flask) -> None:
     def vectors_unavailable(exc: VectorStoreUnavailable):
         app.logger.error("%s", exc)
         return respond(503, "The search index is not reachable just now; please try again shortly.")
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        app.logger.error("%s", exc)  # names the file and the cause (a full disk, a read-only folder)
+        return respond(503, "The store cannot be written or read just now; the cause is in the server's log.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,6 +1,10 @@
-"""The catalogue's tables, indexes and FTS5 keyword index, and the version of that layout."""
+"""The catalogue's tables, indexes and FTS5 keyword index, and the version of that layout.
 
-SCHEMA_VERSION = 1
+New stores are made from SCHEMA; stores of an older version are brought to it by
+the steps in kb/store/migrations.py, which also says how to change either.
+"""
+
+SCHEMA_VERSION = 2
 # The keyword index's tokenizer; kb.search.term_statistics tokenises queries with the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 SCHEMA = """

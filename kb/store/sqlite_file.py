@@ -8,6 +8,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kb.store.errors import unavailable
+
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose disk and file errors name its file (a full disk, a read-only folder).
+
+    SQLite says "disk I/O error" or "attempt to write a readonly database" without
+    saying which database; every statement goes through here, so each such error
+    becomes one StoreUnavailable naming the file. Errors about the statement
+    itself (a constraint, a syntax error) pass through unchanged.
+    """
+
+    path: Path
+
+    def execute(self, *args):
+        try:
+            return super().execute(*args)
+        except sqlite3.Error as exc:
+            raise (unavailable(self.path, exc) or exc) from exc
+
+    def executemany(self, *args):
+        try:
+            return super().executemany(*args)
+        except sqlite3.Error as exc:
+            raise (unavailable(self.path, exc) or exc) from exc
+
+    def executescript(self, *args):
+        try:
+            return super().executescript(*args)
+        except sqlite3.Error as exc:
+            raise (unavailable(self.path, exc) or exc) from exc
+
 
 class SQLiteFile:
     # Extra PRAGMAs a subclass runs on each new connection.
@@ -15,7 +49,10 @@ class SQLiteFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (unavailable(self.path.parent, exc) or exc) from None
         self._local = threading.local()
 
     @property
@@ -23,7 +60,11 @@ class SQLiteFile:
         """This thread's connection: sqlite3 connections may not be shared between threads."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, factory=_Connection)
+            except sqlite3.Error as exc:
+                raise (unavailable(self.path, exc) or exc) from None
+            conn.path = self.path
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             for pragma in self.PRAGMAS:
@@ -46,6 +87,26 @@ class SQLiteFile:
         try:
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def copy_to(self, target: Path) -> None:
+        """Write a consistent copy of the database to `target` with SQLite's online backup API.
+
+        Read through a connection of its own, in one step: one read transaction, so the copy
+        is the database as one moment saw it while other processes go on reading and writing.
+        (A backup through a connection that holds a write transaction would wait for itself.)
+        """
+        source = sqlite3.connect(self.path, timeout=30)
+        try:
+            with sqlite3.connect(target) as copy:
+                source.backup(copy)
+            copy.close()
+        except sqlite3.Error as exc:
+            # A damaged file is the source; a full disk or a read-only folder is where the copy goes.
+            damaged = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+            raise (unavailable(self.path if damaged else target, exc) or exc) from exc
+        finally:
+            source.close()
