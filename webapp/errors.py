@@ -21,12 +21,14 @@ def not_found(what: str) -> AppError:
     return AppError(404, f"{what} was not found.")
 
 
-def register(app: Flask) -> None:
-    def respond(status: int, message: str):
-        if request.path.startswith("/api/"):
-            return jsonify({"error": {"status": status, "message": message}}), status
-        return render_template("error.html", status=status, message=message), status
+def respond(status: int, message: str):
+    """An error as JSON under /api/, as a page everywhere else."""
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"status": status, "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
 
+
+def register(app: Flask) -> None:
     @app.errorhandler(AppError)
     def app_error(exc: AppError):
         return respond(exc.status, exc.message)

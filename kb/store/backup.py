@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kb.store.errors import StoreError, unavailable
+from kb.store.errors import StoreError, StoreUnavailable, os_cause, unavailable
 from kb.store.schema import SCHEMA_VERSION
 from kb.store.sqlite_file import SQLiteFile
 from kb.store.write_lock import LOCK_NAME
@@ -213,7 +213,10 @@ def _staging_dir(near: Path, prefix: str) -> Path:
     try:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=near))
     except OSError as exc:
-        raise (unavailable(near, exc) or exc) from None
+        cause = os_cause(exc)
+        if cause is None:
+            raise
+        raise StoreUnavailable(near, cause) from None
 
 
 def _sha256(path: Path) -> str:

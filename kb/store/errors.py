@@ -9,7 +9,9 @@ line and the web app can stop with that sentence instead of a traceback.
 from __future__ import annotations
 
 import errno
+import os
 import re
+import tempfile
 from pathlib import Path
 
 # SQLite's primary result codes that are about the file and the disk, not the statement.
@@ -41,6 +43,11 @@ _CHROMA_CAUSES = [
     (re.compile(r"disk I/O error|Input/output error|os error 5"),
      "a disk I/O error: the disk is full, a file-size limit was reached, or the disk is failing"),
 ]
+
+
+# Less free space than this on the store's disk, after a write failed for a reason its library did not
+# name, is taken as the reason: Chroma reports ENOSPC as "Error in compaction: Failed to apply logs".
+LOW_SPACE = 32 * 2**20
 
 
 class StoreError(RuntimeError):
@@ -95,3 +102,23 @@ def unavailable(path: Path | str, exc: BaseException) -> StoreUnavailable | None
     if isinstance(exc, OSError) and exc.filename:
         path = exc.filename
     return StoreUnavailable(path, cause)
+
+
+def disk_problem(folder: Path | str) -> str | None:
+    """Why nothing can be written in `folder` just now (a nearly full disk, a read-only folder), or None.
+
+    For a write that failed with a message that does not say why: the folder itself is looked at.
+    """
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return None
+    free = stat.f_bavail * stat.f_frsize
+    if free < LOW_SPACE:
+        return f"the disk is full ({free // 1024} kB left)"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return os_cause(exc)
+    return None

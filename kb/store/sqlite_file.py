@@ -10,8 +10,6 @@ from pathlib import Path
 
 from kb.store.errors import unavailable
 
-SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
-
 
 class _Connection(sqlite3.Connection):
     """A connection whose disk and file errors name its file (a full disk, a read-only folder).
@@ -99,14 +97,32 @@ class SQLiteFile:
         is the database as one moment saw it while other processes go on reading and writing.
         (A backup through a connection that holds a write transaction would wait for itself.)
         """
-        source = sqlite3.connect(self.path, timeout=30)
+        source = self._reader()
         try:
             with sqlite3.connect(target) as copy:
                 source.backup(copy)
             copy.close()
         except sqlite3.Error as exc:
-            # A damaged file is the source; a full disk or a read-only folder is where the copy goes.
-            damaged = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB)
-            raise (unavailable(self.path if damaged else target, exc) or exc) from exc
+            Path(target).unlink(missing_ok=True)  # never leave half a copy that looks like a backup
+            raise (unavailable(target, exc) or exc) from exc
         finally:
             source.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """A connection for reading the whole file; a store in a read-only folder is read as immutable."""
+        conn = sqlite3.connect(self.path, timeout=30)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            conn.close()
+            # WAL needs its -shm file beside the database; in a read-only folder without one the
+            # store was closed cleanly (nothing left in a WAL) and nobody can be writing it.
+            if not self.path.exists() or Path(f"{self.path}-wal").exists():
+                raise (unavailable(self.path, exc) or exc) from None
+            try:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.Error:
+                raise (unavailable(self.path, exc) or exc) from None

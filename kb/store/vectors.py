@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from kb.store.errors import StoreUnavailable, chroma_cause, unavailable
+from kb.store.errors import StoreUnavailable, chroma_cause, disk_problem, unavailable
 
 COLLECTION = "passages"
 WRITE_BATCH = 1000
@@ -101,14 +101,13 @@ def _unreachable_names_the_server(method):
         try:
             return method(self, *args, **kwargs)
         except httpx.TimeoutException:
-            raise VectorStoreUnavailable(f"the Chroma server at {self.server.url} did not answer within "
-                                         f"{self.timeout:g} s (SCRKB_CHROMA_TIMEOUT)") from None
+            raise VectorStoreUnavailable(self._silent()) from None
         except httpx.TransportError as exc:
             raise VectorStoreUnavailable(f"the Chroma server at {self.server.url} did not answer: {exc}") from None
         except (VectorStoreUnavailable, StoreUnavailable):
             raise
         except Exception as exc:
-            cause = None if self.server else chroma_cause(str(exc))
+            cause = None if self.server else chroma_cause(str(exc)) or disk_problem(self.path)
             if cause is None:
                 raise
             raise StoreUnavailable(self.path, cause) from exc
@@ -144,6 +143,9 @@ class VectorIndex:
     @property
     def location(self) -> str:
         return self.server.url if self.server else str(self.path)
+
+    def _silent(self) -> str:
+        return f"the Chroma server at {self.server.url} did not answer within {self.timeout:g} s (SCRKB_CHROMA_TIMEOUT)"
 
     @property
     def embedded(self) -> bool:
@@ -192,10 +194,10 @@ class VectorIndex:
                 host=server.host, port=server.port, ssl=server.ssl, tenant=server.tenant,
                 database=server.database, settings=_chroma_settings(),
             )
-        except ValueError as exc:  # chromadb's word for "nothing listens there" (or "did not answer in time")
-            reason = f"it did not answer within {self.timeout:g} s (SCRKB_CHROMA_TIMEOUT)" if "timed out" in str(
-                exc).lower() else str(exc)
-            raise VectorStoreUnavailable(f"cannot reach the Chroma server at {server.url} ({reason})") from None
+        except ValueError as exc:  # chromadb's word for "nothing listens there", and for "no answer in time"
+            if "timed out" in str(exc).lower():
+                raise VectorStoreUnavailable(self._silent()) from None
+            raise VectorStoreUnavailable(f"cannot reach the Chroma server at {server.url} ({exc})") from None
         finally:
             _DEADLINE.reset(deadline)
 
