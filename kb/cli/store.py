@@ -184,7 +184,11 @@ def failures(kb: KnowledgeBase, as_json):
 @with_kb
 def check(kb: KnowledgeBase, as_json):
     """Check that the catalogue and the vector index hold the same passages (exit 1 if not)."""
-    report = kb.check()
+    if kb.vectors.embedded:  # the embedded folder is opened by one process at a time: wait for a writer
+        with writing(kb.settings.home, "scrkb check"):
+            report = kb.check()
+    else:
+        report = kb.check()
     if as_json:
         emit(report)
     else:

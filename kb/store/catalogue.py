@@ -12,10 +12,10 @@ from pathlib import Path
 
 from kb.store.documents import DocumentRows
 from kb.store.failures import FailureRows
+from kb.store.migrations import Migrated, open_schema
 from kb.store.pack_rows import PackRows
 from kb.store.passages import PassageRows
 from kb.store.research_rows import ResearchRows
-from kb.store.migrations import Migrated, open_schema
 from kb.store.sqlite_file import SQLiteFile
 from kb.store.tags import ThemeRows
 
