@@ -9,7 +9,6 @@ from pathlib import Path
 from kb.models import ExtractedDocument, FailureReason
 from kb.pdf import (
     PdfError,
-    is_truncated,
     looks_like_pdf,
     open_pdf,
     read_metadata,
@@ -41,8 +40,6 @@ def extract_pdf(
         raise PdfError(FailureReason.NOT_PDF, "the file is empty")
     if not looks_like_pdf(path):
         raise PdfError(FailureReason.NOT_PDF, "no %PDF- header")
-    if is_truncated(path):
-        raise PdfError(FailureReason.MALFORMED, "the file is truncated (no %%EOF marker at its end)")
     report = on_page or (lambda done, total: None)
     with open_pdf(path) as doc:
         page_count = len(doc)

@@ -15,6 +15,7 @@ from kb.settings import Settings
 from kb.sources.report_catalogue import ReportCatalogue
 from kb.store.accounts import Accounts
 from kb.store.catalogue import Catalogue
+from kb.store.page_cache import PageImageCache, page_key
 from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
 from kb.themes.quality import Quality, load_quality
@@ -27,6 +28,10 @@ from kb.themes.taxonomy import load_taxonomy
 REVIEW_CALIBRATION = "calibration_from_reviews.yaml"
 
 
+# Part of every cached page image's name: change it when rendering changes, and old images go unused.
+PAGE_IMAGE_VERSION = 1
+
+
 class KnowledgeBase:
     """A store directory: the SQLite catalogue plus the Chroma index. Cheap to construct."""
 
@@ -36,7 +41,7 @@ class KnowledgeBase:
 
     @cached_property
     def vectors(self) -> VectorIndex:
-        return VectorIndex(self.settings.vector_dir, url=self.settings.chroma_url)
+        return VectorIndex(self.settings.vector_dir, url=self.settings.chroma_url, timeout=self.settings.chroma_timeout)
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -77,9 +82,16 @@ class KnowledgeBase:
     def searcher(self) -> Searcher:
         return Searcher(self.catalogue, self.vectors, self.embedder, self.vocabulary, self.tagger.taxonomy.ids)
 
+    @cached_property
+    def page_cache(self) -> PageImageCache:
+        return PageImageCache(self.settings.page_cache_dir, self.settings.page_cache_mb * 2**20)
+
     def warm_up(self) -> None:
         """Load the models and the vector matrix now, so the first request is not the slow one."""
-        self.vectors.open()  # an unreachable Chroma server fails now, before seconds of model loading
+        if not self.vectors.embedded:
+            # An unreachable Chroma server fails now, before seconds of model loading. An embedded
+            # index is never opened by a reader: searches rank the catalogue's vectors instead.
+            self.vectors.open()
         self.search("warm up", k=1)
         _ = self.tagger.classifier
 
@@ -137,6 +149,20 @@ class KnowledgeBase:
         from kb.pdf import render_page_png
 
         return render_page_png(self._source(doc_id), page, outline=outline or [])
+
+    def page_png(self, doc_id: str, page: int, passage: Passage | None = None) -> bytes:
+        """A page as PNG with `passage` outlined on it, from the page cache when it holds a sound copy."""
+        document = self.catalogue.document(doc_id)
+        if document is None:
+            raise FileNotFoundError(f"there is no document {doc_id}")
+        key = page_key(document.sha256, page, passage.passage_id if passage else "",
+                       page_key(passage.text) if passage else "", PAGE_IMAGE_VERSION)
+        png = self.page_cache.get(key)
+        if png is None:
+            outline = self.passage_outline(passage, page) if passage else []
+            png = self.page_image(doc_id, page, outline=outline)
+            self.page_cache.put(key, png)
+        return png
 
     def passage_outline(self, passage: Passage, page: int) -> list[tuple[float, float, float, float]]:
         """Where a passage sits on one of its pages, as boxes in fractions of the page."""
@@ -213,6 +239,15 @@ class KnowledgeBase:
             "orphan_reviews": [{key: r[key] for key in ("passage_id", "theme_id", "verdict", "username", "at")}
                                for r in self.catalogue.orphan_reviews()],
         }
+
+    def rebuild_derived(self) -> dict:
+        """Rebuild every index derived from the catalogue (today the vector index) from it, in full.
+
+        For a restored store, which holds the catalogue only. A new derived index
+        (one rebuildable from the catalogue) adds its rebuild here and its folder to
+        kb.store.backup.DERIVED.
+        """
+        return {"vectors": self.reindex(full=True)}
 
     def reindex(self, full: bool = False) -> dict:
         """Repair the vector index from the catalogue (all of it when `full`)."""

@@ -41,6 +41,9 @@ class Settings:
     workers: int = 1
     govuk_api: str = "https://www.gov.uk/api/content"
     wayback_url: str = "https://web.archive.org"
+    chroma_timeout: float = 30.0
+    audit_days: int | None = None
+    page_cache_mb: int = 256
 
     @property
     def catalogue_db(self) -> Path:
@@ -82,6 +85,10 @@ class Settings:
     @property
     def vector_dir(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def page_cache_dir(self) -> Path:
+        return self.home / "cache" / "pages"
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -142,6 +149,13 @@ HELP = {
     "(`<base>/<path of the page>`).",
     "wayback_url": "Base of the Internet Archive's Wayback Machine, whose CDX API and copies `scrkb fetch` uses "
     "for addresses that are dead.",
+    "chroma_timeout": "Seconds each call to the Chroma server may take before the command stops with a sentence "
+    "(exit status 1) or the web app answers 503: a server that accepts connections and never answers holds "
+    "nothing for longer.",
+    "audit_days": "Days of audit events to keep: older ones are deleted by `scrkb audit --prune` and when "
+    "`scrkb serve` starts, and the pruning is itself audited. Default: keep everything.",
+    "page_cache_mb": "Size limit, in MB, of the rendered page images kept in `cache/pages` in the store home "
+    "(the least recently used go first); 0 renders every image afresh.",
 }
 ENV_NAMES = {name: "SCRKB_" + name.upper() for name in HELP}
 

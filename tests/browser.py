@@ -43,3 +43,21 @@ def browser_page():
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_sessions(count: int):
+    """`count` pages in separate browser contexts: separate cookie jars, as on separate machines."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            pages = []
+            for _ in range(count):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.set_default_timeout(30_000)
+                pages.append(page)
+            yield pages
+        finally:
+            browser.close()

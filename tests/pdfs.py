@@ -196,6 +196,16 @@ def truncated_pdf(source: Path, path: Path) -> Path:
     return path
 
 
+def cut_tail_with_junk_head(source: Path, path: Path) -> Path:
+    """A PDF with bytes before its %PDF- header and its tail cut off at `startxref`: no startxref, no %%EOF.
+
+    pdf.js's issue6069.pdf and scan-bad.pdf are damaged so; pdfium reads them by scanning for objects.
+    """
+    data = source.read_bytes()
+    path.write_bytes(b"Saved by a mail gateway, 2021-03-04\n" + data[: data.rindex(b"startxref")])
+    return path
+
+
 def image_only(source: Path, path: Path, dpi: int = 200, pages: set[int] | None = None) -> Path:
     """Re-make a PDF with its pages (or only `pages`, 1-based) as images with no text layer, like a scan."""
     import io

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -63,3 +64,34 @@ def chroma_run(path: Path):
     finally:
         stop(process)
         log.close()
+
+
+@contextmanager
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers (a hung server); yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stopping = threading.Event()
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)  # kept open, unread and unanswered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stopping.set()
+        try:
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() waiting in the thread
+        except OSError:
+            pass
+        listener.close()
+        for conn in held:
+            conn.close()
+        thread.join(timeout=10)

@@ -1,17 +1,13 @@
 """Crash safety: `scrkb ingest` killed at any moment resumes to a consistent store; reindex repairs the index."""
 
 import json
-import os
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from conftest import run_cli, url_env
 from pdfs import distinct_reports
+from processes import kill, start_ingest, wait_until_halted
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, Settings
@@ -19,29 +15,6 @@ from kb.store.catalogue import Catalogue
 
 REPORTS = 8
 SEED = 20240611
-
-
-def start_ingest(folder, home, halt_at: str) -> subprocess.Popen:
-    """Start `scrkb ingest` in a process of its own that halts at the checkpoint `halt_at` ("STAGE:N")."""
-    scrkb = shutil.which("scrkb", path=os.path.dirname(sys.executable)) or "scrkb"
-    env = {**os.environ, "SCRKB_HOME": str(home), "SCRKB_HALT_AT": halt_at, "SCRKB_HALT_FILE": str(home / "halted")}
-    (home / "halted").unlink(missing_ok=True)
-    return subprocess.Popen([scrkb, "ingest", str(folder), "--json"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_until_halted(process: subprocess.Popen, home) -> None:
-    """Wait for the event of the ingest reaching its checkpoint; it must not end on its own first."""
-    deadline = time.monotonic() + 900  # a hang, not a slow machine: a run takes well under a minute
-    while not (home / "halted").exists():
-        assert process.poll() is None, "the ingest ended before reaching its checkpoint"
-        assert time.monotonic() < deadline, "the ingest never reached its checkpoint"
-        time.sleep(0.05)
-
-
-def kill(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGKILL)
-    process.wait()
 
 
 def assert_resumes_to_a_consistent_store(folder, home) -> dict:

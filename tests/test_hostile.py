@@ -9,6 +9,7 @@ import threading
 import pytest
 from conftest import run_cli
 from pdfs import (
+    cut_tail_with_junk_head,
     broken_xref,
     compression_bomb,
     deep_page_tree,
@@ -132,6 +133,23 @@ def test_a_changed_file_that_failed_is_retried_through_the_worker(tmp_path, chil
     shutil.copy(child_s_pdf, path)
     assert ingest_paths(kb, [path]).ingested == 1
     assert kb.failures() == []
+
+
+def test_only_what_the_parser_cannot_open_is_refused(tmp_path, child_s_pdf):
+    # Junk before the header and no startxref or %%EOF at the end, as in pdf.js's issue6069.pdf:
+    # pdfium finds the objects by scanning, so the file is read, not refused as truncated.
+    mailed = cut_tail_with_junk_head(child_s_pdf, tmp_path / "mailed.pdf")
+    data = mailed.read_bytes()
+    assert not data.startswith(b"%PDF-") and b"startxref" not in data and b"%%EOF" not in data
+    cut = truncated_pdf(child_s_pdf, tmp_path / "cut.pdf")  # half a file: pdfium cannot open it
+    report = ingest_paths(_kb(tmp_path), [mailed, cut])
+    assert report.ingested == 1
+    [failure] = report.failed
+    assert failure.reason is FailureReason.MALFORMED and failure.path == str(cut.resolve())
+    assert failure.detail.startswith("pdfium could not load the document: ") and "PDFium" in failure.detail
+    [document] = _kb(tmp_path).documents()
+    assert document.page_count == 2 and document.source_path == str(mailed.resolve())
+    assert any("never linked the visits" in p.text for p in _kb(tmp_path).passages(document.doc_id))
 
 
 def test_a_big_file_is_refused_before_it_is_read(tmp_path):

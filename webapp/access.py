@@ -10,8 +10,9 @@ from flask import Flask, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
 from kb.store.accounts import User
+from kb.store.errors import StoreUnavailable
 from webapp import params
-from webapp.errors import AppError
+from webapp.errors import AppError, respond
 
 PUBLIC = {"static", "auth.login_form", "auth.login"}
 BY_BLUEPRINT = {
@@ -117,7 +118,13 @@ def register(app: Flask) -> None:
         action = AUDITED.get(request.endpoint or "")
         if action and response.status_code < 400:
             target = (request.view_args or {}).get("doc_id") or request.path
-            audit(action, target, {"path": request.path, "args": _bounded(request.args.to_dict(flat=False))})
+            try:
+                audit(action, target, {"path": request.path, "args": _bounded(request.args.to_dict(flat=False))})
+            except StoreUnavailable as exc:  # a full disk: what cannot be audited is not shown
+                app.logger.error("%s", exc)
+                body, status = respond(503, "This could not be recorded in the audit log, so it is not shown; "
+                                            "the cause is in the server's log.")
+                return app.make_response((body, status))
         return response
 
     app.jinja_env.globals.update(can=can, may=may, login_required=lambda: login_required(app))

@@ -7,6 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.search.filters import FilterError
+from kb.store.errors import StoreUnavailable
 from kb.store.vectors import VectorStoreUnavailable
 
 
@@ -27,12 +28,14 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def register(app: Flask) -> None:
-    def respond(status: int, message: str):
-        if request.path.startswith("/api/") or wants_json():
-            return jsonify({"error": {"status": status, "message": message}}), status
-        return render_template("error.html", status=status, message=message), status
+def respond(status: int, message: str):
+    """An error as JSON under /api/ (or to a script that asked for it), as a page everywhere else."""
+    if request.path.startswith("/api/") or wants_json():
+        return jsonify({"error": {"status": status, "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
 
+
+def register(app: Flask) -> None:
     @app.errorhandler(AppError)
     def app_error(exc: AppError):
         return respond(exc.status, exc.message)
@@ -45,6 +48,11 @@ def register(app: Flask) -> None:
     def vectors_unavailable(exc: VectorStoreUnavailable):
         app.logger.error("%s", exc)
         return respond(503, "The search index is not reachable just now; please try again shortly.")
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable):
+        app.logger.error("%s", exc)  # names the file and the cause (a full disk, a read-only folder)
+        return respond(503, "The store cannot be written or read just now; the cause is in the server's log.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

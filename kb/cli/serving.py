@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from kb.cli.common import kb_dir_option, store_errors
 from kb.cli.groups import main
-from kb.cli.common import kb_dir_option
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 from kb.store.accounts import Accounts
+from kb.store.catalogue import Catalogue
+from kb.store.errors import StoreError
 from kb.store.vectors import VectorStoreUnavailable, check_reachable
 
 # Threads per process: they overlap SQLite reads, page rendering and socket
@@ -42,12 +44,8 @@ def serve(kb_dir: Path | None, host, port, workers):
         login = settings.login_required()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if login:
-        accounts = Accounts(settings.accounts_db)
-        if not accounts.list():
-            click.echo("Sign-in is required but there are no accounts: add one with "
-                       "`scrkb users add NAME --role admin`.", err=True)
-        accounts.close()
+    with store_errors(settings.home):
+        _prepare_store(settings, login)
     click.echo(f"scrkb serving {settings.home} on http://{settings.host}:{settings.port}/ "
                f"with {settings.workers} worker(s), sign-in {'required' if login else 'off'}")
     if settings.workers == 1:
@@ -57,7 +55,7 @@ def serve(kb_dir: Path | None, host, port, workers):
             # Here rather than only in each worker: a worker that fails while gunicorn is
             # still starting the others makes gunicorn stop with a traceback of its own.
             try:
-                check_reachable(settings.chroma_url)
+                check_reachable(settings.chroma_url, timeout=settings.chroma_timeout)
             except VectorStoreUnavailable as exc:
                 raise click.ClickException(str(exc)) from None
         # Not a KnowledgeBase here: the master forks the workers, and neither an
@@ -65,15 +63,32 @@ def serve(kb_dir: Path | None, host, port, workers):
         gunicorn_app(settings).run()
 
 
+def _prepare_store(settings: Settings, login: bool) -> None:
+    """Before any worker starts: migrate an older catalogue once (saying so), prune the audit log, check accounts.
+
+    Each connection is closed again: gunicorn's master forks the workers, and no connection may cross a fork.
+    """
+    catalogue = Catalogue(settings.catalogue_db)
+    catalogue.close()
+    if catalogue.migrated:
+        click.echo(catalogue.migrated.message(), err=True)
+    accounts = Accounts(settings.accounts_db)
+    if settings.audit_days:
+        deleted, cutoff = accounts.prune(settings.audit_days, "serve")
+        click.echo(f"Pruned {deleted} audit event(s) from before {cutoff} (SCRKB_AUDIT_DAYS={settings.audit_days}).")
+    if login and not accounts.list():
+        click.echo("Sign-in is required but there are no accounts: add one with "
+                   "`scrkb users add NAME --role admin`.", err=True)
+    accounts.close()
+
+
 def serve_in_process(settings: Settings) -> None:
     from waitress import serve as waitress_serve
 
     from webapp import create_app
 
-    try:
+    with store_errors(settings.home):
         app = create_app(warmed_up(settings))
-    except VectorStoreUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
     waitress_serve(app, host=settings.host, port=settings.port, threads=2 * THREADS)
 
 
@@ -121,7 +136,7 @@ def gunicorn_app(settings: Settings):
             os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.settings.workers)))
             try:
                 return create_app(warmed_up(self.settings))
-            except VectorStoreUnavailable as exc:
+            except (VectorStoreUnavailable, StoreError) as exc:
                 raise AppImportError(str(exc)) from None  # gunicorn prints it and stops, without a traceback
 
     return Workers(settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kb.cli.groups import evaluate, main
-from kb.cli.common import EXIT_SOME_FAILED, emit, kb_dir_option, with_kb
+from kb.cli.common import EXIT_SOME_FAILED, emit, kb_dir_option, with_kb, writing
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 
@@ -18,9 +18,18 @@ from kb.settings import Settings
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds documents.")
+@click.option("--no-wait", is_flag=True, help="Stop (exit status 4) instead of waiting while another ingest writes.")
 @with_kb
-def ingest(kb: KnowledgeBase, paths, as_json, if_empty):
-    """Ingest PDF files and folders (recursively). Exit status 3 when some files failed."""
+def ingest(kb: KnowledgeBase, paths, as_json, if_empty, no_wait):
+    """Ingest PDF files and folders (recursively). Exit status 3 when some files failed.
+
+    One ingest writes to a store at a time: a second one waits for the first, saying so.
+    """
+    with writing(kb.settings.home, "scrkb ingest", wait=not no_wait):
+        _ingest(kb, paths, as_json, if_empty)
+
+
+def _ingest(kb: KnowledgeBase, paths, as_json, if_empty) -> None:
     from tqdm import tqdm
 
     from ingest.pipeline import discover, ingest_paths
@@ -179,7 +188,11 @@ def failures(kb: KnowledgeBase, as_json):
 @with_kb
 def check(kb: KnowledgeBase, as_json):
     """Check that the catalogue and the vector index hold the same passages (exit 1 if not)."""
-    report = kb.check()
+    if kb.vectors.embedded:  # the embedded folder is opened by one process at a time: wait for a writer
+        with writing(kb.settings.home, "scrkb check"):
+            report = kb.check()
+    else:
+        report = kb.check()
     if as_json:
         emit(report)
     else:
@@ -209,7 +222,8 @@ def check(kb: KnowledgeBase, as_json):
 @with_kb
 def reindex(kb: KnowledgeBase, full):
     """Rebuild the vector index from the catalogue."""
-    emit(kb.reindex(full=full))
+    with writing(kb.settings.home, "scrkb reindex"):
+        emit(kb.reindex(full=full))
 
 
 @main.command()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kb.cli.groups import evaluate, main
-from kb.cli.common import emit, with_kb
+from kb.cli.common import emit, with_kb, writing
 from kb.knowledge_base import KnowledgeBase
 
 
@@ -71,7 +71,8 @@ def retag(kb: KnowledgeBase):
     from tqdm import tqdm
 
     bar = tqdm(total=kb.stats()["passages"], unit="passage", disable=not sys.stderr.isatty(), file=sys.stderr)
-    report = kb.retag(on_batch=bar.update)
+    with writing(kb.settings.home, "scrkb retag"):
+        report = kb.retag(on_batch=bar.update)
     bar.close()
     emit(report)
 

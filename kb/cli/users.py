@@ -100,11 +100,24 @@ def list_users(kb: KnowledgeBase, as_json):
 @click.option("--action", default=None, help="Only this action (login, login_failed, view_document, export, ...).")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Newest events to give.")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of CSV.")
+@click.option("--prune", is_flag=True, help="Delete events older than $SCRKB_AUDIT_DAYS days (or --days), instead.")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="With --prune: keep this many days.")
 @with_kb
-def audit(kb: KnowledgeBase, username, action, limit, as_json):
-    """Print the audit log, newest first, as CSV (formula-safe) or JSON."""
+def audit(kb: KnowledgeBase, username, action, limit, as_json, prune, days):
+    """Print the audit log, newest first, as CSV (formula-safe) or JSON; or --prune it."""
+    if prune:
+        _prune(kb, days or kb.settings.audit_days)
+        return
     events = kb.accounts.events(username, action, limit=limit)
     if as_json:
         emit([asdict(e) for e in events])
     else:
         sys.stdout.buffer.write(audit_csv(events))
+
+
+def _prune(kb: KnowledgeBase, days: int | None) -> None:
+    if days is None:
+        raise click.UsageError("SCRKB_AUDIT_DAYS is not set, so every event is kept; set it, or give --days.")
+    deleted, cutoff = kb.accounts.prune(days, _actor())
+    click.echo(f"Deleted {deleted} audit event(s) from before {cutoff} (older than {days} days); "
+               "the pruning itself is in the log as audit_prune.")

@@ -4,7 +4,6 @@ from kb.pdf.errors import PdfError
 from kb.pdf.page_images import passage_boxes, render_page_png
 from kb.pdf.reading import (
     has_usable_text,
-    is_truncated,
     looks_like_pdf,
     open_pdf,
     read_metadata,
@@ -12,6 +11,6 @@ from kb.pdf.reading import (
 )
 
 __all__ = [
-    "PdfError", "has_usable_text", "is_truncated", "looks_like_pdf", "open_pdf", "passage_boxes",
+    "PdfError", "has_usable_text", "looks_like_pdf", "open_pdf", "passage_boxes",
     "read_metadata", "read_page", "render_page_png",
 ]

@@ -24,8 +24,6 @@ from kb.pdf.redaction import PdfiumChars, hidden_chars_checked, is_dark_fill, te
 from kb.pdf.tables import PlumberPage, tables_of
 
 PDF_MAGIC = b"%PDF-"
-# Writers may put a little junk after the final %%EOF; more than this is not a PDF's end.
-EOF_WINDOW = 4096
 # The trailer naming an /Encrypt dictionary sits near one end of the file.
 ENCRYPT_WINDOW = 1 << 16
 # A page drawing fewer path objects than this has no ruled table worth finding.
@@ -36,14 +34,6 @@ MAX_PATHS_FOR_TABLE = 20000
 SAME_LINE_OVERLAP = 0.5
 # Fewer letters than this on a page is a scan, a figure or a blank, not text.
 MIN_PAGE_LETTERS = 20
-
-
-def is_truncated(path: Path) -> bool:
-    """A PDF ends with an %%EOF marker; one cut short has none near its end."""
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - EOF_WINDOW))
-        return b"%%EOF" not in fh.read()
 
 
 def looks_like_pdf(path: Path) -> bool:
@@ -64,7 +54,9 @@ def open_pdf(path: Path) -> Iterator[pdfium.PdfDocument]:
             raise PdfError(FailureReason.ENCRYPTED, "the file needs a password") from exc
         if _page_count_by_pdfminer(path) == 0:
             raise PdfError(FailureReason.NO_PAGES, "the document has no pages") from exc
-        raise PdfError(FailureReason.MALFORMED, "pdfium could not load the document") from exc
+        # Only what pdfium cannot open is refused: it repairs a missing %%EOF or startxref and a broken
+        # cross-reference table by scanning the file, so those are not checked for beforehand.
+        raise PdfError(FailureReason.MALFORMED, f"pdfium could not load the document: {exc}") from exc
     try:
         yield doc
     finally:

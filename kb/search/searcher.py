@@ -1,9 +1,10 @@
 """Hybrid search: FTS5 BM25 and embedding similarity fused by weighted reciprocal rank fusion.
 
-Unfiltered semantic ranking asks Chroma's HNSW index; filtered ranking takes the
+Unfiltered semantic ranking asks a Chroma server's HNSW index; filtered ranking takes the
 candidate ids from the catalogue and scores them exactly against an in-memory
 matrix of passage vectors, because a metadata filter in Chroma costs tens of
 milliseconds at 100k vectors where a NumPy product over the subset costs a few.
+With the embedded index every semantic ranking uses the matrix (see _semantic).
 """
 
 from __future__ import annotations
@@ -243,10 +244,13 @@ class Searcher:
         return self.catalogue.keyword_search(query, CANDIDATES, where, params)
 
     def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float]]:
-        if filters.is_empty():
+        if filters.is_empty() and not self.vectors.embedded:
             return self.vectors.query(vector, CANDIDATES)
+        # An embedded index is opened only by the process writing it (an ingest), so readers rank the
+        # catalogue's own vectors: exact, and reloaded as soon as a document commits.
         matrix = self.matrix.fresh()
-        return matrix.score(vector, matrix.rows_of(self._allowed(filters)), CANDIDATES)
+        rows = None if filters.is_empty() else matrix.rows_of(self._allowed(filters))
+        return matrix.score(vector, rows, CANDIDATES)
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """The rowids a filter keeps; the last few filters are remembered, as a reader pages
@@ -299,12 +303,16 @@ class Searcher:
             if passage is None:  # the index is ahead of the catalogue; `scrkb check` reports it
                 continue
             doc = documents.setdefault(passage.doc_id, self.catalogue.document(passage.doc_id))
+            if doc is None:  # replaced by an ingest since the passage was read
+                continue
             spans = term_spans(passage.text, terms)
             best = best_sentence(sentences.get(pid, []), spans, query_vector)
             also = []
             for other in group[1:]:
                 if other in passages:
                     other_doc = documents.setdefault(passages[other].doc_id, self.catalogue.document(passages[other].doc_id))
+                    if other_doc is None:
+                        continue
                     also.append({"passage_id": other, "doc_id": other_doc.doc_id, "title": other_doc.meta.title,
                                  "page": passages[other].page_start})
             hits.append(

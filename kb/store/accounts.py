@@ -13,7 +13,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -194,6 +194,24 @@ class Accounts(SQLiteFile):
     def count_events(self, username: str | None = None, action: str | None = None) -> int:
         where, args = _event_filter(username, action)
         return self.db.execute(f"SELECT count(*) FROM audit {where}", args).fetchone()[0]
+
+    def prune(self, days: int, actor: str) -> tuple[int, str]:
+        """Delete audit events older than `days` days and record that as an event of its own.
+
+        Returns how many went and the cut-off (UTC). The record is written in the same
+        transaction, so no pruning ever goes unaudited.
+        """
+        if days < 1:
+            raise AccountError("Keep at least one day of audit events.")
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+        with self.transaction() as db:
+            deleted = db.execute("DELETE FROM audit WHERE at < ?", (cutoff,)).rowcount
+            db.execute(
+                "INSERT INTO audit (at, username, action, target, detail, address) VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), actor, "audit_prune", "", json.dumps({"days": days, "before": cutoff, "deleted": deleted},
+                                                             sort_keys=True), ""),
+            )
+        return deleted, cutoff
 
 
 def audit_csv(events: list[AuditEvent]) -> bytes:

@@ -1,6 +1,10 @@
-"""The catalogue's tables, indexes and FTS5 keyword index, and the version of that layout."""
+"""The catalogue's tables, indexes and FTS5 keyword index, and the version of that layout.
 
-SCHEMA_VERSION = 1
+New stores are made from SCHEMA; stores of an older version are brought to it by
+the steps in kb/store/migrations.py, which also says how to change either.
+"""
+
+SCHEMA_VERSION = 3
 # The keyword index's tokenizer; kb.search.term_statistics tokenises queries with the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 SCHEMA = """
@@ -114,6 +118,8 @@ CREATE TABLE IF NOT EXISTS pack_items (
     UNIQUE (pack_id, passage_id)
 );
 CREATE INDEX IF NOT EXISTS pack_items_order ON pack_items(pack_id, position);
+""".replace("{FTS_TOKENIZER}", FTS_TOKENIZER)
+REVIEWS_SCHEMA = """
 -- reviewers' verdicts on theme tags (kb/store/reviews.py): no foreign key to passages, so a
 -- review outlives re-ingest and retagging (passage ids are stable) and one whose passage has
 -- gone is reported rather than dropped. Every verdict is kept; the latest per pair holds.
@@ -128,7 +134,8 @@ CREATE TABLE IF NOT EXISTS tag_reviews (
 );
 CREATE INDEX IF NOT EXISTS tag_reviews_pair ON tag_reviews(passage_id, theme_id, review_id);
 CREATE INDEX IF NOT EXISTS tag_reviews_theme ON tag_reviews(theme_id, passage_id);
-""".replace("{FTS_TOKENIZER}", FTS_TOKENIZER)
+"""
+SCHEMA += REVIEWS_SCHEMA
 META_FIELDS = {
     "title": "title", "review_type": "review_type", "case": "case_name", "area": "area",
     "nation": "nation", "year_published": "year_published", "year_of_incident": "year_of_incident",

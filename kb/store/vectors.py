@@ -12,16 +12,22 @@ ingest on any machine then shares. Both behave the same to the rest of kb.
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from kb.store.errors import StoreUnavailable, chroma_cause, disk_problem, unavailable
+
 COLLECTION = "passages"
 WRITE_BATCH = 1000
 DEFAULT_TENANT = "default_tenant"
 DEFAULT_DATABASE = "default_database"
+DEFAULT_TIMEOUT = 30.0
+# The deadline given to the HTTP client of the next Chroma client made in this context (see _with_deadlines).
+_DEADLINE: ContextVar[float] = ContextVar("chroma_deadline", default=DEFAULT_TIMEOUT)
 
 
 class VectorStoreUnavailable(RuntimeError):
@@ -85,7 +91,8 @@ def check_reachable(url: str, timeout: float = 10.0) -> None:
 
 
 def _unreachable_names_the_server(method):
-    """Turn a lost connection into VectorStoreUnavailable naming the URL, instead of an httpx traceback."""
+    """Turn a lost or silent server into VectorStoreUnavailable naming the URL, and a full or read-only
+    disk under the embedded index into StoreUnavailable naming its folder, instead of a traceback."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -93,21 +100,57 @@ def _unreachable_names_the_server(method):
 
         try:
             return method(self, *args, **kwargs)
+        except httpx.TimeoutException:
+            raise VectorStoreUnavailable(self._silent()) from None
         except httpx.TransportError as exc:
             raise VectorStoreUnavailable(f"the Chroma server at {self.server.url} did not answer: {exc}") from None
+        except (VectorStoreUnavailable, StoreUnavailable):
+            raise
+        except Exception as exc:
+            cause = None if self.server else chroma_cause(str(exc)) or disk_problem(self.path)
+            if cause is None:
+                raise
+            raise StoreUnavailable(self.path, cause) from exc
 
     return wrapper
 
 
+def _with_deadlines() -> None:
+    """Give every HTTP client chromadb makes a timeout: chromadb 1.5 makes its httpx client with none,
+    so a server that accepts a connection and never answers would hold the caller for ever."""
+    import httpx
+    from chromadb.api.fastapi import FastAPI
+
+    if getattr(FastAPI, "_scrkb_deadline", False):
+        return
+    made = FastAPI.__init__
+
+    def __init__(self, system):
+        made(self, system)
+        self._session.timeout = httpx.Timeout(_DEADLINE.get())
+
+    FastAPI.__init__ = __init__
+    FastAPI._scrkb_deadline = True
+
+
 class VectorIndex:
-    def __init__(self, path: Path, url: str | None = None):
+    def __init__(self, path: Path, url: str | None = None, timeout: float = DEFAULT_TIMEOUT):
         self.path = Path(path)
         self.server = ChromaServer.parse(url) if url else None
+        self.timeout = timeout  # seconds for each call to a Chroma server
         self._collection = None
 
     @property
     def location(self) -> str:
         return self.server.url if self.server else str(self.path)
+
+    def _silent(self) -> str:
+        return f"the Chroma server at {self.server.url} did not answer within {self.timeout:g} s (SCRKB_CHROMA_TIMEOUT)"
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the index is the store's own folder, which only the process writing it may open."""
+        return self.server is None
 
     @property
     def collection(self):
@@ -127,10 +170,14 @@ class VectorIndex:
         _ = self.collection
         return self
 
+    @_unreachable_names_the_server
     def _embedded_client(self):
         import chromadb
 
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (unavailable(self.path, exc) or exc) from None
         return chromadb.PersistentClient(path=str(self.path), settings=_chroma_settings())
 
     @_unreachable_names_the_server
@@ -138,6 +185,8 @@ class VectorIndex:
         import chromadb
 
         server = self.server
+        _with_deadlines()
+        deadline = _DEADLINE.set(self.timeout)
         try:
             if server.database != DEFAULT_DATABASE:
                 self._create_database()
@@ -145,8 +194,12 @@ class VectorIndex:
                 host=server.host, port=server.port, ssl=server.ssl, tenant=server.tenant,
                 database=server.database, settings=_chroma_settings(),
             )
-        except ValueError as exc:  # chromadb's word for "nothing listens there"
+        except ValueError as exc:  # chromadb's word for "nothing listens there", and for "no answer in time"
+            if "timed out" in str(exc).lower():
+                raise VectorStoreUnavailable(self._silent()) from None
             raise VectorStoreUnavailable(f"cannot reach the Chroma server at {server.url} ({exc})") from None
+        finally:
+            _DEADLINE.reset(deadline)
 
     def _create_database(self) -> None:
         """Make the database the URL names if it is new, so a store's own database needs nothing but the URL."""

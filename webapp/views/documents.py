@@ -65,8 +65,7 @@ def page_image(doc_id: str, number: int):
     passage_id = request.args.get("passage", "")
     passage = kb.passage(passage_id) if passage_id else None
     try:
-        boxes = kb.passage_outline(passage, number) if passage and passage.doc_id == doc_id else []
-        png = kb.page_image(doc_id, number, outline=boxes)
+        png = kb.page_png(doc_id, number, passage if passage and passage.doc_id == doc_id else None)
     except (FileNotFoundError, PdfError) as exc:
         raise AppError(410, f"The original file is not available: {exc}") from None
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
