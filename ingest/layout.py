@@ -157,7 +157,9 @@ def _blocks_on_page(page: Page, lines: list[Line], body: float) -> list[Block]:
         if level:
             flush()
             last = blocks[-1] if blocks else None
-            if last and last.kind == "heading" and last.level == level and previous and _close(previous, line):
+            joins = last is not None and last.kind == "heading" and previous is not None and _close(previous, line)
+            if joins and (last.level == level or _wrapped_heading(previous, line)):
+                # a heading wrapped onto a second line keeps the first line's level
                 last.text = clean_text(last.text + " " + line.text)
             else:
                 blocks.append(Block("heading", clean_text(line.text), page.number, page.number, level))
@@ -206,6 +208,21 @@ def _heading_level(line: Line, body: float) -> int:
     if len(letters) >= 6 and all(c.isupper() for c in letters) and len(text.split()) <= 10:
         return 1
     return 0
+
+
+def _wrapped_heading(first: Line, second: Line) -> bool:
+    """Whether `second` carries on the heading line `first`: set alike, starting no number of its own.
+
+    "3. Chronology of agency" wrapped before "involvement" reads as a numbered heading
+    and an unnumbered one, so their levels differ though they are one heading.
+    """
+    return (
+        abs(first.size - second.size) < 0.5
+        and first.bold == second.bold
+        and not NUMBERED_HEADING.match(second.text.strip())
+        and not NEW_ITEM.match(second.text.strip())
+        and second.x0 <= first.x0 + 2  # starts at the heading's left edge, not indented beneath it
+    )
 
 
 def _close(a: Line, b: Line) -> bool:

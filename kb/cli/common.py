@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kb.cli.groups import KB_HELP, group_kb_dir
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 from kb.store.vectors import VectorStoreUnavailable
@@ -15,8 +16,8 @@ from kb.store.vectors import VectorStoreUnavailable
 EXIT_SOME_FAILED = 3
 
 kb_dir_option = click.option(
-    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Knowledge base directory (else $SCRKB_HOME, else var/kb in the checkout).",
+    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=KB_HELP,
+    callback=lambda ctx, _param, value: value if value is not None else group_kb_dir(ctx),
 )
 
 
