@@ -9,7 +9,6 @@ milliseconds at 100k vectors where a NumPy product over the subset costs a few.
 from __future__ import annotations
 
 import difflib
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -92,13 +91,6 @@ def fts_query(forms: list[str]) -> str | None:
     are searched for as words, never run as FTS5 syntax.
     """
     return " OR ".join(f'"{form}"' for form in forms) or None
-
-
-def corrected_query(query: str, corrections: list[tuple[str, str]]) -> str:
-    """The query with each corrected word replaced by the word searched instead."""
-    for typed, instead in corrections:
-        query = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", instead, query, flags=re.IGNORECASE)
-    return query
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str, float]:
@@ -188,8 +180,9 @@ class Searcher:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         filters = (filters or SearchFilters()).validate(self.theme_ids)
-        typed = self.vocabulary.terms(query)
-        terms = typed if exact else self._corrected(typed)
+        terms = self.vocabulary.terms(query)
+        if not exact:
+            terms = self._corrected(terms)
         keyword = self._keyword(terms, filters) if mode != "semantic" else []
         # Keyword mode never embeds the query: its best sentence is chosen by the terms it holds.
         wanted = mode != "keyword" and query.strip()
@@ -218,10 +211,6 @@ class Searcher:
         hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector)
         result = SearchResult(query, mode, hits, total=len(groups), offset=offset,
                               total_is_estimate=max(len(keyword), len(semantic)) >= CANDIDATES)
-        result.corrections = [(a.text, b.alternatives[len(a.alternatives)])
-                              for a, b in zip(typed, terms) if len(b.alternatives) > len(a.alternatives)]
-        if result.corrections:
-            result.searched_as = corrected_query(query, result.corrections)
         if facets:
             result.facets = self.catalogue.facets(ordered)
         return result

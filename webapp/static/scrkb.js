@@ -28,11 +28,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
-  // A wide table says so when part of it is out of view.
+  // A wide table says so when part of it is out of view, and can be scrolled from the keyboard.
   const markOverflow = () => {
-    document.querySelectorAll(".table-scroll").forEach((box) => {
-      const overflowing = box.scrollWidth > box.clientWidth + 1;
+    document.querySelectorAll(".table-scroll, table.data").forEach((box) => {
+      const overflowing = box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === "auto";
       box.classList.toggle("overflowing", overflowing);
+      if (overflowing && !box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
       const cue = box.previousElementSibling;
       if (cue && cue.classList.contains("scroll-cue")) cue.hidden = !overflowing;
     });
