@@ -154,12 +154,16 @@ def _blocks_on_page(page: Page, lines: list[Line], body: float) -> list[Block]:
                 placed.add(table)
             continue
         level = _heading_level(line, body)
-        if level:
+        last = blocks[-1] if blocks else None
+        # Straight after a heading line, with no text between (so `previous` is that line).
+        after_heading = not current and last is not None and last.kind == "heading" and previous is not None
+        # A heading wrapped onto a second line keeps the first line's level, and its second line
+        # joins it even when it would not pass for a heading alone ("(Cm" / "412)").
+        wrapped = after_heading and _close(previous, line) and _wrapped_heading(previous, line) and (
+            line.bold or (body and line.size >= body * HEADING_SIZE_RATIO))
+        if level or wrapped:
             flush()
-            last = blocks[-1] if blocks else None
-            joins = last is not None and last.kind == "heading" and previous is not None and _close(previous, line)
-            if joins and (last.level == level or _wrapped_heading(previous, line)):
-                # a heading wrapped onto a second line keeps the first line's level
+            if wrapped or (after_heading and last.level == level and _close(previous, line)):
                 last.text = clean_text(last.text + " " + line.text)
             else:
                 blocks.append(Block("heading", clean_text(line.text), page.number, page.number, level))
@@ -221,7 +225,8 @@ def _wrapped_heading(first: Line, second: Line) -> bool:
         and first.bold == second.bold
         and not NUMBERED_HEADING.match(second.text.strip())
         and not NEW_ITEM.match(second.text.strip())
-        and second.x0 <= first.x0 + 2  # starts at the heading's left edge, not indented beneath it
+        # set from the heading's left edge, or centred under it: not indented beneath it
+        and (second.x0 <= first.x0 + 2 or abs((first.x0 + first.x1) - (second.x0 + second.x1)) < 6)
     )
 
 

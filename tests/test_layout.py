@@ -66,6 +66,8 @@ def test_a_heading_wrapped_onto_two_lines_is_one_heading(tmp_path):
     spec = ReportSpec(title="Serious Case Review: Child W", body=[
         Heading("Serious Case Review: Child W", 18),
         Para(["Westmere Safeguarding Children Partnership. Published May 2019."]),
+        Heading("2. Terms of reference, as laid before Parliament (Cm\n412)"),
+        Para(["2.1 The review was asked what each agency knew of Child W."]),
         Heading("3. Chronology of agency\ninvolvement"),
         Para(["3.1 The health visitor saw Child W twice in the spring and recorded no concern."]),
         Heading("Contact with the school", 12),
@@ -77,6 +79,8 @@ def test_a_heading_wrapped_onto_two_lines_is_one_heading(tmp_path):
     headings = [(b.level, b.text) for b in blocks_of(path) if b.kind == "heading"]
     assert (1, "3. Chronology of agency involvement") in headings
     assert not any(text == "involvement" for _, text in headings)
+    # a second line that would pass for a page number alone ("412)") still carries the heading on
+    assert (1, "2. Terms of reference, as laid before Parliament (Cm 412)") in headings
     # the next heading, set smaller beneath it, is still a level below
     assert (2, "Contact with the school") in headings and (1, "4. Analysis") in headings
     passages = chunk_blocks(blocks_of(path), "w", "0" * 64, lambda text: len(text.split()))
