@@ -83,17 +83,21 @@ class KnowledgeBase:
         """Search passages; raises FilterError for a filter value the store does not allow.
 
         `exact` searches the words as typed (no spelling correction). With `facets`, the
-        case and review-type facets of a search filtered on them count what the search
-        would find without that filter, so a reader can add a second case, not only narrow.
+        case and review-type facets of a search filtered on them also offer the values the
+        search would find without that filter, with those counts, so a reader can add a
+        second case, not only narrow; the ticked values keep this search's own counts.
         """
         result = self.searcher.search(query, k=k, mode=mode, filters=filters, offset=offset, facets=facets,
                                       exact=exact)
         if facets and filters is not None:
             for field_name, facet in (("cases", "case"), ("review_types", "review_type")):
-                if getattr(filters, field_name):
+                ticked = getattr(filters, field_name)
+                if ticked:
                     wider = self.searcher.search(query, k=1, mode=mode, filters=replace(filters, **{field_name: ()}),
-                                                 facets=True, exact=exact)
-                    result.facets[facet] = wider.facets.get(facet, {})
+                                                 facets=True, exact=exact).facets.get(facet, {})
+                    own = result.facets.get(facet, {})
+                    merged = {**wider, **{value: n for value, n in own.items() if value in ticked}}
+                    result.facets[facet] = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
         return result
 
     def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
