@@ -154,10 +154,16 @@ def _blocks_on_page(page: Page, lines: list[Line], body: float) -> list[Block]:
                 placed.add(table)
             continue
         level = _heading_level(line, body)
-        if level:
+        last = blocks[-1] if blocks else None
+        # Straight after a heading line, with no text between (so `previous` is that line).
+        after_heading = not current and last is not None and last.kind == "heading" and previous is not None
+        # A heading wrapped onto a second line keeps the first line's level, and its second line
+        # joins it even when it would not pass for a heading alone ("(Cm" / "412)").
+        wrapped = after_heading and _close(previous, line) and _wrapped_heading(previous, line) and (
+            line.bold or (body and line.size >= body * HEADING_SIZE_RATIO))
+        if level or wrapped:
             flush()
-            last = blocks[-1] if blocks else None
-            if last and last.kind == "heading" and last.level == level and previous and _close(previous, line):
+            if wrapped or (after_heading and last.level == level and _close(previous, line)):
                 last.text = clean_text(last.text + " " + line.text)
             else:
                 blocks.append(Block("heading", clean_text(line.text), page.number, page.number, level))
@@ -206,6 +212,22 @@ def _heading_level(line: Line, body: float) -> int:
     if len(letters) >= 6 and all(c.isupper() for c in letters) and len(text.split()) <= 10:
         return 1
     return 0
+
+
+def _wrapped_heading(first: Line, second: Line) -> bool:
+    """Whether `second` carries on the heading line `first`: set alike, starting no number of its own.
+
+    "3. Chronology of agency" wrapped before "involvement" reads as a numbered heading
+    and an unnumbered one, so their levels differ though they are one heading.
+    """
+    return (
+        abs(first.size - second.size) < 0.5
+        and first.bold == second.bold
+        and not NUMBERED_HEADING.match(second.text.strip())
+        and not NEW_ITEM.match(second.text.strip())
+        # set from the heading's left edge, or centred under it: not indented beneath it
+        and (second.x0 <= first.x0 + 2 or abs((first.x0 + first.x1) - (second.x0 + second.x1)) < 6)
+    )
 
 
 def _close(a: Line, b: Line) -> bool:

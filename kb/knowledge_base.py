@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from kb.search.searcher import Searcher, SearchResult
 from kb.search.vocabulary import Vocabulary
 from kb.settings import Settings
 from kb.sources.report_catalogue import ReportCatalogue
+from kb.sources.review_types import not_about_a_case
 from kb.store.accounts import Accounts
 from kb.store.catalogue import Catalogue
 from kb.store.page_cache import PageImageCache, page_key
@@ -98,17 +100,34 @@ class KnowledgeBase:
     # --- reading -------------------------------------------------------------
 
     def stats(self) -> dict[str, int]:
-        return self.catalogue.stats()
+        return self.catalogue.stats(not_cases=not_about_a_case())
 
     def is_empty(self) -> bool:
         return self.catalogue.stats()["documents"] == 0
 
     def search(
         self, query: str, k: int = 10, mode: str = "hybrid", filters: SearchFilters | None = None,
-        offset: int = 0, facets: bool = False,
+        offset: int = 0, facets: bool = False, exact: bool = False,
     ) -> SearchResult:
-        """Search passages; raises FilterError for a filter value the store does not allow."""
-        return self.searcher.search(query, k=k, mode=mode, filters=filters, offset=offset, facets=facets)
+        """Search passages; raises FilterError for a filter value the store does not allow.
+
+        `exact` searches the words as typed (no spelling correction). With `facets`, the
+        case and review-type facets of a search filtered on them also offer the values the
+        search would find without that filter, with those counts, so a reader can add a
+        second case, not only narrow; the ticked values keep this search's own counts.
+        """
+        result = self.searcher.search(query, k=k, mode=mode, filters=filters, offset=offset, facets=facets,
+                                      exact=exact)
+        if facets and filters is not None:
+            for field_name, facet in (("cases", "case"), ("review_types", "review_type")):
+                ticked = getattr(filters, field_name)
+                if ticked:
+                    wider = self.searcher.search(query, k=1, mode=mode, filters=replace(filters, **{field_name: ()}),
+                                                 facets=True, exact=exact).facets.get(facet, {})
+                    own = result.facets.get(facet, {})
+                    merged = {**wider, **{value: n for value, n in own.items() if value in ticked}}
+                    result.facets[facet] = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
+        return result
 
     def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
         """More like this: the closest passages in other cases."""

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the system packages scrkb uses beside Python: Tesseract (OCR of scanned
-# pages) and Chromium (the browser tests). Does nothing when they are present.
+# pages), Chromium (the browser tests) and npm (which fetches axe-core, the browser
+# tests' accessibility audit, into .cache/). Does nothing when they are present.
 set -euo pipefail
 missing=()
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then

@@ -18,6 +18,8 @@ LEADING = 14
 
 @dataclass
 class Heading:
+    """A heading; a line break in its text sets it on two lines, as a long heading wraps."""
+
     text: str
     size: int = 14
 
@@ -79,7 +81,10 @@ def build_report(path: Path, spec: ReportSpec) -> Path:
             need(item.size + LEADING)
             y[0] -= 6
             c.setFont("Helvetica-Bold", item.size)
-            c.drawString(LEFT, y[0], item.text)
+            for n, line in enumerate(item.text.split("\n")):
+                if n:
+                    y[0] -= item.size + 2
+                c.drawString(LEFT, y[0], line)
             y[0] -= item.size + 8
         elif isinstance(item, Para):
             c.setFont("Helvetica", 10.5)

@@ -248,3 +248,39 @@ def test_about_records_rules_corpus_and_versions(store):
     assert record["taxonomy"]["version"] == store.tagger.version
     assert record["calibration"]["source"] and record["scrkb_version"]
     assert record["export_date"] == store.catalogue.analytics_state()["last_ingested_at"]
+
+
+def test_evidence_behind_a_cooccurrence_is_the_passages_with_both(store):
+    a = "a" * 16
+    both = analytics.evidence(store, MISSED, also=SHARING).table("evidence").records()
+    assert [r["passage_id"] for r in both] == [f"{a}-p0001-00"]
+    assert analytics.evidence(store, MISSED, also=SHARING).parameters == {"theme": MISSED, "case": None,
+                                                                          "with": SHARING}
+    pairs = {(r["theme_a"], r["theme_b"]): r for r in analytics.cooccurrence(store).table("pairs_passages").records()}
+    assert pairs[(MISSED, SHARING)]["n_ab"] == len(both)
+    # counting documents: the theme's passages in the documents that show the other theme too
+    by_documents = CountingRules(unit="documents")
+    rows = analytics.evidence(store, MISSED, by_documents, also=SHARING).table("evidence").records()
+    assert [r["passage_id"] for r in rows] == [f"{a}-p0001-00", f"{a}-p0002-00"]
+    doc_pairs = {(r["theme_a"], r["theme_b"]): r for r in analytics.cooccurrence(store).table("pairs_documents").records()}
+    assert doc_pairs[(MISSED, SHARING)]["n_ab"] == len({r["doc_id"] for r in rows})
+    # a passage that only names a theme counts for it only when the rules say so
+    assert not analytics.evidence(store, NEGLECT, also=MISSED).table("evidence").rows
+    named = analytics.evidence(store, NEGLECT, CountingRules(kinds="shows+names"), also=MISSED).table("evidence")
+    assert [r["passage_id"] for r in named.records()] == [f"{'b' * 16}-p0002-00"]
+
+
+def test_evidence_of_two_themes_needs_two_known_themes(store):
+    with pytest.raises(AnalyticsError, match="unknown theme: nope"):
+        analytics.evidence(store, MISSED, also="nope")
+    with pytest.raises(AnalyticsError, match="two different themes"):
+        analytics.evidence(store, MISSED, also=MISSED)
+
+
+def test_cooccurrence_matrix_for_the_dashboard(store):
+    themes, cells = analytics.cooccurrence_matrix(store)
+    taxonomy = store.tagger.taxonomy.ids
+    assert set(themes) == {MISSED, SHARING, THRESHOLDS, NEGLECT}
+    assert themes == sorted(themes, key=taxonomy.index)
+    assert cells[(MISSED, SHARING)] is cells[(SHARING, MISSED)] and cells[(MISSED, SHARING)]["n_ab"] == 1
+    assert cells[(THRESHOLDS, SHARING)]["n_ab"] == 1 and cells[(MISSED, NEGLECT)]["n_ab"] == 0

@@ -88,7 +88,7 @@ def test_two_cases_side_by_side(client, store):
     html = compare(client, "Child P", "Child S")
     text = text_of(html)
     assert "Same failures, years apart" in text
-    assert f"{len(SHARED)} themes found in all 2 cases, from Child P (1999) to Child S (2021): 22 years apart." in text
+    assert f"{len(SHARED)} themes found in both cases, from Child P (1999) to Child S (2021): 22 years apart." in text
     assert 'class="compare-grid cols-2"' in html
     # each case's reports and years
     assert "Serious Case Review: Child P (1999)" in text and "Serious Case Review: Child S (2021)" in text
@@ -108,13 +108,13 @@ def test_themes_are_counted_per_case_and_shared_ones_marked(client, store):
     other_rows = [text_of(body) for marked, body in rows if not marked]
     assert len(shared_rows) == len(SHARED)
     for theme_id in SHARED:
-        assert any(row.startswith(taxonomy.get(theme_id).label) and "in all" in row for row in shared_rows)
+        assert any(row.startswith(taxonomy.get(theme_id).label) and "in both" in row for row in shared_rows)
     # themes only one case shows are listed after the shared ones, with a dash for the other
     in_s, in_p = set(store.case_themes("Child S")), set(store.case_themes("Child P"))
     assert len(other_rows) == len(in_s ^ in_p) > 0
     for theme_id in in_s ^ in_p:
         [row] = [r for r in other_rows if r.startswith(taxonomy.get(theme_id).label)]
-        assert re.search(r"– \d+$" if theme_id in in_s else r"\d+ –$", row) and "in all" not in row
+        assert re.search(r"– \d+$" if theme_id in in_s else r"\d+ –$", row) and "in both" not in row
         assert html.index('class="shared"') < html.index(taxonomy.get(theme_id).label)
     # a count links to those passages in a search within the case
     assert 'href="/search?q=' in html and "case=Child+S" in html
@@ -125,7 +125,7 @@ def test_agencies_named_in_each_case(client):
     section = html[html.index('id="compare-agencies"'):html.index('id="compare-passages"')]
     text = text_of(section)
     assert "GP practice (2)" in text  # named in Child S's review only
-    assert re.search(r"police \(\d+\) in all", text)
+    assert re.search(r"police \(\d+\) in both", text)
 
 
 def test_matching_passages_show_the_strongest_from_each_case(client, store):

@@ -56,3 +56,34 @@ def test_join_lines_rules():
     assert join_lines("an investi\x02", "gation") == "an investigation"
     assert join_lines("the GP-", "Practice") == "the GP- Practice"
     assert join_lines("end of line", "next line") == "end of line next line"
+
+
+def test_a_heading_wrapped_onto_two_lines_is_one_heading(tmp_path):
+    from pdfs import Heading, Para, ReportSpec, build_report
+
+    from ingest.chunk import chunk_blocks
+
+    spec = ReportSpec(title="Serious Case Review: Child W", body=[
+        Heading("Serious Case Review: Child W", 18),
+        Para(["Westmere Safeguarding Children Partnership. Published May 2019."]),
+        Heading("2. Terms of reference, as laid before Parliament (Cm\n412)"),
+        Para(["2.1 The review was asked what each agency knew of Child W."]),
+        Heading("3. Chronology of agency\ninvolvement"),
+        Para(["3.1 The health visitor saw Child W twice in the spring and recorded no concern."]),
+        Heading("Contact with the school", 12),
+        Para(["3.2 The school noticed that Child W was often hungry and told nobody."]),
+        Heading("4. Analysis"),
+        Para(["4.1 Nobody put the two pictures together."]),
+    ])
+    path = build_report(tmp_path / "child-w.pdf", spec)
+    headings = [(b.level, b.text) for b in blocks_of(path) if b.kind == "heading"]
+    assert (1, "3. Chronology of agency involvement") in headings
+    assert not any(text == "involvement" for _, text in headings)
+    # a second line that would pass for a page number alone ("412)") still carries the heading on
+    assert (1, "2. Terms of reference, as laid before Parliament (Cm 412)") in headings
+    # the next heading, set smaller beneath it, is still a level below
+    assert (2, "Contact with the school") in headings and (1, "4. Analysis") in headings
+    passages = chunk_blocks(blocks_of(path), "w", "0" * 64, lambda text: len(text.split()))
+    sections = {p.text[:3]: p.section for p in passages}
+    assert sections["3.1"] == "3. Chronology of agency involvement"
+    assert sections["3.2"] == "3. Chronology of agency involvement › Contact with the school"

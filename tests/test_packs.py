@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -430,6 +430,17 @@ def test_exports_are_deterministic(teaching_pack):
     assert to_markdown(teaching_pack) == to_markdown(teaching_pack)
     assert to_docx(teaching_pack) == to_docx(teaching_pack)
     assert to_pdf(teaching_pack) == to_pdf(teaching_pack)
+
+
+def test_pdf_is_dated_by_the_packs_last_change(teaching_pack):
+    pdf = pdfium.PdfDocument(to_pdf(teaching_pack))
+    try:
+        stated = {key: pdf.get_metadata_value(key) for key in ("CreationDate", "ModDate")}
+    finally:
+        pdf.close()
+    changed = datetime.fromisoformat(teaching_pack.updated).astimezone(timezone.utc)
+    assert stated == {key: changed.strftime("D:%Y%m%d%H%M%S+00'00'") for key in stated}
+    assert not stated["CreationDate"].startswith("D:2000")
 
 
 def test_export_file_names(teaching_pack, store):

@@ -47,7 +47,7 @@ def test_search_filters_stay_in_the_url_and_pagination_keeps_them(client):
 
 def test_empty_result_suggests_what_to_change(client):
     page = html(client.get("/search?q=zebra+crossing+aviation&mode=keyword&theme=neglect"))
-    assert "No passages matched" in page and "without filters" in page
+    assert "No passages match “zebra crossing aviation” with these filters" in page and "without filters" in page
 
 
 @pytest.mark.parametrize("url, status", [

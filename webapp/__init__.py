@@ -19,6 +19,7 @@ from webapp import access, api, errors, filters
 from webapp.views import (
     admin,
     auth,
+    citations,
     compare,
     documents,
     home,
@@ -55,7 +56,7 @@ def create_app(kb: KnowledgeBase | None = None, test_config: dict | None = None)
     errors.register(app)
     access.register(app)
     for blueprint in (home.bp, search.bp, documents.bp, themes.bp, packs.bp, compare.bp, api.bp, research.bp,
-                      reviews.bp, auth.bp, admin.bp):
+                      reviews.bp, auth.bp, admin.bp, citations.bp):
         app.register_blueprint(blueprint)
     app.config.setdefault("PACKS_ENABLED", True)  # hit cards link to packs.add_form
     app.config.setdefault("EXTRA_NAV", []).extend([("packs.index", "Learning packs"), ("compare.index", "Compare cases")])

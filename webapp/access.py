@@ -17,12 +17,12 @@ from webapp.errors import AppError, respond
 PUBLIC = {"static", "auth.login_form", "auth.login"}
 BY_BLUEPRINT = {
     "home": "read", "search": "read", "documents": "read", "themes": "read", "compare": "read", "auth": "read",
-    "packs": "packs", "research": "research", "reviews": "review", "admin": "admin",
+    "packs": "packs", "research": "research", "reviews": "review", "admin": "admin", "citations": "read",
 }
 # The API is listed route by route: its research outputs are exports, the rest is reading.
 API = {
     "api.search": "read", "api.documents": "read", "api.document": "read", "api.themes": "read",
-    "api.chronology": "read", "api.openapi": "read",
+    "api.chronology": "read", "api.openapi": "read", "api.cite": "read",
     "api.counts": "research", "api.prevalence": "research", "api.cooccurrence": "research",
     "api.trends": "research", "api.evidence": "research", "api.before_incident": "research",
     "api.download": "research",
@@ -31,6 +31,8 @@ API = {
 AUDITED = {
     "documents.show": "view_document", "documents.page": "view_page", "documents.page_image": "view_page_image",
     "api.document": "view_document", "api.chronology": "view_chronology", "packs.download": "export_pack",
+    "citations.selected": "export_citations", "citations.whole_search": "export_citations",
+    "api.cite": "export_citations",
     **{endpoint: "export" for endpoint, permission in API.items() if permission == "research"},
 }
 LOCAL = "local"  # the name audited when the server runs without accounts

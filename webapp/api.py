@@ -12,10 +12,11 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, request
 
 from kb.models import Document, Passage
-from kb.research import analytics, exports
+from kb.research import analytics, citations, exports
 from kb.research import chronology as chronologies
 from kb.research.analytics import AnalyticsError, CountingRules
 from webapp import params
+from webapp.access import can
 from webapp.errors import AppError, not_found
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,7 +103,13 @@ def analysis_for(name: str, rules: CountingRules) -> analytics.Analysis:
     theme = request.args.get("theme", "").strip()
     if not theme:
         raise AppError(400, "'theme' is required: the id of the theme whose evidence to list.")
-    return analytics.evidence(kb, known_theme(theme), rules, case=request.args.get("case") or None)
+    return analytics.evidence(kb, known_theme(theme), rules, case=request.args.get("case") or None, also=also_theme())
+
+
+def also_theme() -> str | None:
+    """`with`: a second theme, for the evidence behind a co-occurrence count."""
+    other = request.args.get("with", "").strip()
+    return known_theme(other) if other else None
 
 
 def analysis_json(analysis: analytics.Analysis):
@@ -132,6 +139,16 @@ def passage_json(passage: Passage) -> dict:
     }
 
 
+def hit_json(hit, citation: citations.Citation) -> dict:
+    """A search hit with its citation; the file's place on the server only for admins (and the CLI)."""
+    data = asdict(hit)
+    path = data.pop("source_path")
+    data.update(file_name=citation.file_name, url=citation.url, citation=citation.line)
+    if can("admin"):
+        data["source_path"] = path
+    return data
+
+
 # --- routes ----------------------------------------------------------------------------------------
 
 
@@ -143,11 +160,34 @@ def search():
         raise AppError(400, "'q' is required: the words to search for.")
     k = min(params.integer("k", 10, low=1, high=10_000), MAX_K)
     offset = params.integer("offset", 0, low=0, high=10_000)
-    result = kb.search(query, k=k, mode=params.mode(), filters=params.search_filters(), offset=offset, facets=True)
+    result = kb.search(query, k=k, mode=params.mode(), filters=params.search_filters(), offset=offset, facets=True,
+                       exact=params.exact())
+    cited = citations.for_hits(kb, result.hits)
     return jsonify({
         "query": result.query, "mode": result.mode, "k": k, "offset": result.offset, "total": result.total,
-        "hits": [asdict(hit) for hit in result.hits], "facets": result.facets,
+        "total_is_estimate": result.total_is_estimate, "corrections": [list(c) for c in result.corrections],
+        "searched_as": result.searched_as, "no_match": result.no_match,
+        "hits": [hit_json(hit, cited[hit.passage_id]) for hit in result.hits], "facets": result.facets,
     })
+
+
+@bp.get("/citations")
+def cite():
+    """Citations of chosen passages: JSON, or a file for a reference manager (RIS, BibTeX, CSV)."""
+    ids = [pid.strip() for pid in request.args.getlist("passage") if pid.strip()]
+    if not ids:
+        raise AppError(400, "'passage' is required: the id of a passage to cite (repeat it for more).")
+    if len(ids) > MAX_LIMIT or any(len(pid) > 100 for pid in ids):
+        raise AppError(400, f"At most {MAX_LIMIT} passages can be cited at once.")
+    fmt = choice("format", ["json", *citations.FORMATS], "json")
+    try:
+        found = citations.for_passages(params.store(), ids)
+    except citations.CitationError as exc:
+        raise AppError(404, str(exc)) from None
+    if fmt == "json":
+        return jsonify({"citations": [{**asdict(c), "pages": c.pages, "citation": c.line} for c in found]})
+    return Response(citations.render(found, fmt), content_type=citations.FORMATS[fmt][1],
+                    headers={"Content-Disposition": f'attachment; filename="{citations.filename(fmt)}"'})
 
 
 @bp.get("/documents")
@@ -209,7 +249,8 @@ def trends():
 @bp.get("/evidence/<theme_id>")
 def evidence(theme_id: str):
     kb = params.store()
-    analysis = analytics.evidence(kb, known_theme(theme_id), counting_rules(), case=request.args.get("case") or None)
+    analysis = analytics.evidence(kb, known_theme(theme_id), counting_rules(), case=request.args.get("case") or None,
+                                  also=also_theme())
     return analysis_json(analysis)
 
 
@@ -238,7 +279,9 @@ def download(name: str, fmt: str):
         data, mimetype, filename = meta, exports.MIMETYPES["json"], f"scrkb-{name}.csv.meta.json"
     else:
         mimetype, filename = exports.MIMETYPES[fmt], f"scrkb-{name}.{fmt}"
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    # content_type, not mimetype: Flask would add a second charset to "text/csv; charset=utf-8"
+    return Response(data, content_type=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/openapi.json")

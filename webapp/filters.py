@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from urllib.parse import urlencode
 
 from flask import Flask
 from markupsafe import Markup, escape
+
+from kb.models import Hit
+from kb.research import citations
 
 
 def highlight(text: str, spans: list, best: tuple[int, int] | None = None) -> Markup:
@@ -43,7 +47,24 @@ def args_with(args: dict, **changes) -> str:
     return urlencode([(k, v) for k, values in merged.items() for v in values])
 
 
+def cite(item, document) -> citations.Citation:
+    """The ready citation of a passage or a search hit, from its document."""
+    if isinstance(item, Hit):
+        return citations.cite(document, item.passage_id, item.page, item.page_end, item.section, item.text)
+    if isinstance(item, dict):  # a row of a research table
+        return citations.cite(document, item["passage_id"], item["page_start"], item["page_end"],
+                              item.get("section"), item.get("text") or "")
+    return citations.cite_passage(document, item)
+
+
+def file_name(path: str) -> str:
+    """A stored file's name without the server's folders: pages never show where files live."""
+    return PurePath(path).name
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(cite)
+    app.add_template_filter(file_name)
     app.add_template_global(args_with)
     app.add_template_filter(highlight)
     app.add_template_filter(paragraphs)

@@ -59,6 +59,7 @@ EXPORT_ARGS = [
     _query("by", {"type": "string", "enum": list(GROUPINGS), "default": "document"}, "counts: the grouping."),
     _query("theme", {"type": "string"}, "evidence: the theme id (required for evidence)."),
     _query("case", {"type": "string"}, "evidence: only this case."),
+    _query("with", {"type": "string"}, "evidence: only passages that also count for this second theme."),
     _query("basis", {"type": "string", "enum": list(BASES), "default": "published"}, "trends: which year."),
     _query("span", {"type": "integer", "minimum": 1, "maximum": 50, "default": 1}, "trends: years per period."),
     _query("years_before", {"type": "integer", "minimum": 0, "maximum": 20, "default": 1},
@@ -118,10 +119,15 @@ SCHEMAS = {
     },
     "Hit": {
         "type": "object",
-        "required": ["passage_id", "doc_id", "title", "case", "year", "page", "page_end", "text", "score", "themes"],
+        "required": ["passage_id", "doc_id", "title", "case", "year", "page", "page_end", "text", "score", "themes",
+                     "file_name", "url", "citation"],
         "properties": {
             "passage_id": {"type": "string"}, "doc_id": {"type": "string"}, "title": _nullable("string"),
-            "case": _nullable("string"), "year": _nullable("integer"), "source_path": {"type": "string"},
+            "case": _nullable("string"), "year": _nullable("integer"),
+            "file_name": {"type": "string", "description": "The report's file name, without the server's folders."},
+            "url": {**_nullable("string"), "description": "The report's public address, when known."},
+            "citation": {"type": "string", "description": "The passage's citation, ready to paste."},
+            "source_path": {"type": "string", "description": "Where the file is on the server: for admins only."},
             "page": {"type": "integer"}, "page_end": {"type": "integer"}, "section": _nullable("string"),
             "section_kind": _nullable("string"), "review_type": _nullable("string"), "text": {"type": "string"},
             "score": {"type": "number"}, "keyword_score": _nullable("number"), "semantic_score": _nullable("number"),
@@ -138,9 +144,27 @@ SCHEMAS = {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "k": {"type": "integer", "minimum": 1, "maximum": 50}, "offset": {"type": "integer", "minimum": 0},
             "total": {"type": "integer", "description": "Passages found before paging."},
+            "total_is_estimate": {"type": "boolean", "description": "True when total is an estimate (about N)."},
+            "corrections": {"type": "array", "description": "Each word typed that was searched as another: "
+                            "[typed, searched instead]. exact=true searches the words as typed.",
+                            "items": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}},
+            "searched_as": {**_nullable("string"), "description": "The query searched, when it differs from q."},
+            "no_match": {"type": "boolean", "description": "Nothing meaningful matched the query; hits is empty."},
             "hits": {"type": "array", "items": _ref("Hit")},
             "facets": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": {"type": "integer"}}},
+        },
+    },
+    "Citation": {
+        "type": "object", "required": ["passage_id", "doc_id", "title", "publisher", "year", "page_start", "page_end",
+                                       "pages", "url", "citation"],
+        "properties": {
+            "passage_id": {"type": "string"}, "doc_id": {"type": "string"}, "title": _nullable("string"),
+            "publisher": _nullable("string"), "year": _nullable("integer"), "page_start": {"type": "integer"},
+            "page_end": {"type": "integer"}, "pages": {"type": "string"}, "url": _nullable("string"),
+            "file_name": {"type": "string"}, "case": _nullable("string"), "review_type": _nullable("string"),
+            "author": _nullable("string"), "section": _nullable("string"), "text": {"type": "string"},
+            "citation": {"type": "string", "description": "Ready to paste: publisher (year) title, pages, address."},
         },
     },
     "Document": {
@@ -290,8 +314,23 @@ PATHS = {
          _query("mode", {"type": "string", "enum": list(MODES), "default": "hybrid"}, "How to match."),
          _query("k", {"type": "integer", "minimum": 1, "default": 10}, "Passages per page; more than 50 gives 50."),
          _query("offset", {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}, "Passages to skip."),
+         _query("exact", {"type": "boolean", "default": False}, "Search the words as typed: no spelling correction."),
          *FILTERS],
         op="search",
+    ),
+    "/citations": _get(
+        "Citations of passages, as JSON or as a file for a reference manager (RIS, BibTeX) or a spreadsheet.",
+        {"description": "The citations.", "content": {
+            "application/json": {"schema": {"type": "object", "required": ["citations"], "properties": {
+                "citations": {"type": "array", "items": _ref("Citation")}}}},
+            "application/x-research-info-systems": {"schema": {"type": "string"}},
+            "application/x-bibtex": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        }},
+        [_query("passage", {"type": "string"}, "A passage id (repeat for more, up to 100).", required=True, many=True),
+         _query("format", {"type": "string", "enum": ["json", "ris", "bibtex", "csv"], "default": "json"},
+                "What to return.")],
+        errors=("400", "404"), op="citations",
     ),
     "/documents": _get(
         "The stored documents, a page at a time.", _json(_ref("DocumentList")),
@@ -327,7 +366,10 @@ PATHS = {
     "/evidence/{theme_id}": _get(
         "The passages behind a theme's count: document, page, score, kind and evidence sentences.",
         _json(_ref("Analysis")),
-        [_path("theme_id", "The theme id."), _query("case", {"type": "string"}, "Only this case."), *RULES],
+        [_path("theme_id", "The theme id."), _query("case", {"type": "string"}, "Only this case."),
+         _query("with", {"type": "string"}, "Only passages that also count for this second theme (with unit="
+                "documents: passages in documents that also count for it): the evidence behind a co-occurrence."),
+         *RULES],
         errors=("400", "404"), op="evidence",
     ),
     "/chronology": _get(

@@ -37,6 +37,11 @@ def mode() -> str:
     return value
 
 
+def exact() -> bool:
+    """Whether to search the words exactly as typed, with no spelling correction."""
+    return request.args.get("exact", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def integer(name: str, default: int | None = None, low: int = 0, high: int = 10_000) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from kb.cli.groups import KB_HELP, group_kb_dir
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
 from kb.store.errors import StoreBusy, StoreError, StoreUnavailable, unavailable
@@ -21,8 +22,8 @@ EXIT_BUSY = 4  # another process holds the store's write lock (ingest --no-wait)
 EXIT_STORE = 5  # the store cannot be written or read: a full disk, a read-only folder, a damaged file
 
 kb_dir_option = click.option(
-    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Knowledge base directory (else $SCRKB_HOME, else var/kb in the checkout).",
+    "--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=KB_HELP,
+    callback=lambda ctx, _param, value: value if value is not None else group_kb_dir(ctx),
 )
 
 

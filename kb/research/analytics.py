@@ -363,22 +363,28 @@ def trends(kb: KnowledgeBase, rules: CountingRules | None = None, basis: str = "
 
 
 def evidence(
-    kb: KnowledgeBase, theme: str | None, rules: CountingRules | None = None, case: str | None = None
+    kb: KnowledgeBase, theme: str | None, rules: CountingRules | None = None, case: str | None = None,
+    also: str | None = None,
 ) -> Analysis:
     """The passages behind a count: document, page, score, kind, the reviewer's verdict and the sentences
     that carry the theme.
 
-    With `theme` None, every counted (passage, theme) pair: the coded-passages table.
+    With `theme` None, every counted (passage, theme) pair: the coded-passages table. With
+    `also`, the evidence behind a co-occurrence count: the theme's passages that also count
+    for `also` (or, when the rules count documents, its passages in documents that also do).
     """
     rules = rules or CountingRules()
     taxonomy = kb.tagger.taxonomy
     if theme is not None and taxonomy.get(theme) is None:
         raise AnalyticsError(f"unknown theme: {theme}")
+    keep = _also_counted(kb, rules, theme, also) if also is not None else None
     doc_ids = None
     if case is not None:
         doc_ids = tuple(d["doc_id"] for d in kb.catalogue.analytics_documents() if _key(d, "case") == case)
     rows = []
     for r in kb.catalogue.analytics_evidence(theme, rules.tag_kinds, rules.min_score, doc_ids, rules.reviewed_only):
+        if keep is not None and not keep(r):
+            continue
         t = taxonomy.get(r["theme_id"])
         sentences = " … ".join(" ".join(r["text"][a:b].split()) for a, b in r["evidence"])
         rows.append([
@@ -396,13 +402,40 @@ def evidence(
         title = "Coded passages: every passage counted for a theme"
         name = "coded"
     else:
-        title = f"Evidence for {taxonomy.get(theme).label}" + (f" in {case}" if case else "")
+        title = (f"Evidence for {taxonomy.get(theme).label}" + (f" with {taxonomy.get(also).label}" if also else "")
+                 + (f" in {case}" if case else ""))
         name = "evidence"
     notes.append("review: 'confirmed' or 'added' when a reviewer's verdict makes the passage count (kind and score "
                  "are empty for a theme a reviewer added that the tagger did not store); empty when unreviewed.")
     parameters = {"theme": theme, "case": case} if theme is not None else {}
+    if also is not None:
+        parameters["with"] = also
     summary = {"counted_tags": len(rows), "counted_tags_reviewed": sum(1 for r in rows if r[12])}
     return Analysis(name, parameters, rules, [Table(name, title, columns, rows, notes)], summary)
+
+
+def _also_counted(kb: KnowledgeBase, rules: CountingRules, theme: str | None, also: str):
+    """Which evidence rows of `theme` also count for `also`, under the same coding as cooccurrence()."""
+    if kb.tagger.taxonomy.get(also) is None:
+        raise AnalyticsError(f"unknown theme: {also}")
+    if theme is None or theme == also:
+        raise AnalyticsError("evidence of two themes needs two different themes")
+    coding = _coding(kb, rules)
+    if rules.unit == "documents":
+        return lambda row: coding.doc_shows(row["doc_id"], also)
+    return lambda row: also in coding.by_passage.get(row["passage_id"], ())
+
+
+def cooccurrence_matrix(kb: KnowledgeBase, rules: CountingRules | None = None) -> tuple[list[str], dict]:
+    """Convenience for the dashboard: the themes counted at least once, and each pair's record both ways round."""
+    rules = rules or CountingRules()
+    records = cooccurrence(kb, rules).tables[0].records()
+    # pairs come in the taxonomy's order, (t1, t2), (t1, t3)..., so first appearances keep it
+    themes = list(dict.fromkeys(t for r in records for t in (r["theme_a"], r["theme_b"])))
+    cells = {}
+    for r in records:
+        cells[(r["theme_a"], r["theme_b"])] = cells[(r["theme_b"], r["theme_a"])] = r
+    return themes, cells
 
 
 def case_theme_matrix(kb: KnowledgeBase, rules: CountingRules | None = None) -> tuple[list[str], list[dict]]:

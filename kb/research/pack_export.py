@@ -285,7 +285,12 @@ def to_pdf(pack: Pack) -> bytes:
         story += [Paragraph(_pdf_markup([source_line(d)]), styles["source"], bulletText="•") for d in pack.sources]
     story.append(Spacer(1, 1))
 
+    changed = _when(pack.updated).astimezone(timezone.utc)
+
     def footer(canvas, document):
+        # invariant=1 keeps the bytes stable but dates the file 2000-01-01; the pack's
+        # last change is as stable and is true.
+        canvas.setDateFormatter(lambda *_: changed.strftime("D:%Y%m%d%H%M%S+00'00'"))
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
         canvas.setFillColor(colors.HexColor("#505a5f"))

@@ -39,6 +39,13 @@ OVERFETCH_LIMIT = 5000
 REMEMBERED_FILTERS = 32
 # Passages this similar (cosine) are the same text: an executive summary repeating the report.
 DUPLICATE_SIMILARITY = 0.96
+# "More like this" reranks the closest passages of other cases: one that shows a failure the
+# seed shows gains this much per shared theme (two at most), and an introduction, scope or
+# method section, which every report has and which resembles every other, loses this much.
+SIMILAR_POOL = 200
+SHARED_THEME_BONUS = 0.08
+GENERIC_SECTION_PENALTY = 0.1
+GENERIC_SECTIONS = frozenset({"scope", "glossary", "appendix"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,9 @@ class Weights:
     keyword: float = 1.5
     semantic: float = 1.0
     case: float = 1.0
+    # With a theme filter, how strongly a passage shows the theme: above the words, so that "search within
+    # this theme" puts a case's plain instance of the failure before a general discussion of it.
+    theme: float = 5.0
 
 
 @dataclass
@@ -58,6 +68,10 @@ class SearchResult:
     total: int  # distinct passages either ranking found, before paging
     offset: int = 0
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_is_estimate: bool = False  # `total` is an estimate (a ranking stopped at its cap): say "about N"
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # (word typed, word searched instead)
+    searched_as: str | None = None  # the query actually searched, when it differs from the one typed
+    no_match: bool = False  # nothing meaningful matched the query; hits is empty
 
 
 def query_forms(terms: list[Term]) -> list[str]:
@@ -161,11 +175,15 @@ class Searcher:
         filters: SearchFilters | None = None,
         offset: int = 0,
         facets: bool = False,
+        exact: bool = False,
     ) -> SearchResult:
+        """Rank passages for a query; `exact` searches the words as typed, with no spelling correction."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         filters = (filters or SearchFilters()).validate(self.theme_ids)
-        terms = self._corrected(self.vocabulary.terms(query))
+        terms = self.vocabulary.terms(query)
+        if not exact:
+            terms = self._corrected(terms)
         keyword = self._keyword(terms, filters) if mode != "semantic" else []
         # Keyword mode never embeds the query: its best sentence is chosen by the terms it holds.
         wanted = mode != "keyword" and query.strip()
@@ -181,15 +199,19 @@ class Searcher:
                 p for p, _ in (self._semantic(query_vector, in_case) if query_vector is not None and mode != "keyword"
                                else self._keyword([t for t in terms if t.text.lower() not in self.vocabulary.cases], in_case))
             ]
+        if filters.themes:
+            rankings["theme"] = self._by_theme_strength(rankings, filters.themes)
         # A query that is nothing but a case's name is a request for that case's reports.
         naming = sum(t.text.lower() in self.vocabulary.cases for t in terms) / max(1, len(terms))
         case_weight = self.weights.case * (1 + 2 * naming)
-        fused = fuse(rankings, {"keyword": self.weights.keyword, "semantic": self.weights.semantic, "case": case_weight})
+        fused = fuse(rankings, {"keyword": self.weights.keyword, "semantic": self.weights.semantic, "case": case_weight,
+                                "theme": self.weights.theme})
         ordered = sorted(fused, key=lambda pid: (-fused[pid], pid))
         groups = self._collapse(ordered)
         page = groups[offset : offset + k]
         hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector)
-        result = SearchResult(query, mode, hits, total=len(groups), offset=offset)
+        result = SearchResult(query, mode, hits, total=len(groups), offset=offset,
+                              total_is_estimate=max(len(keyword), len(semantic)) >= CANDIDATES)
         if facets:
             result.facets = self.catalogue.facets(ordered)
         return result
@@ -205,9 +227,45 @@ class Searcher:
         others = [
             (pid, sim) for pid, sim in ranked
             if matrix.doc_ids[matrix.row[pid]] != doc and (case is None or matrix.cases[matrix.row[pid]] != case)
-        ][:k]
-        scores = dict(others)
-        return self._hits([[pid] for pid, _ in others], scores, {}, scores, {"keyword": [], "semantic": [p for p, _ in others]}, [], matrix.vectors[row])
+        ][:SIMILAR_POOL]
+        passages = self.catalogue.passages_by_id([passage_id, *(pid for pid, _ in others)])
+        seed = passages.get(passage_id)
+        shown = {m.theme_id for m in seed.themes if m.kind == "shows"} if seed else set()
+
+        def score(pid: str, sim: float) -> float:
+            found = passages.get(pid)
+            if found is None:
+                return sim
+            shared = len(shown & {m.theme_id for m in found.themes if m.kind == "shows"})
+            generic = found.section_kind in GENERIC_SECTIONS
+            return sim + SHARED_THEME_BONUS * min(shared, 2) - GENERIC_SECTION_PENALTY * generic
+
+        rescored = sorted(((pid, score(pid, sim)) for pid, sim in others), key=lambda x: (-x[1], x[0]))
+        # One passage from each case first, so the list reaches across cases; then the next best.
+        first, rest, seen = [], [], set()
+        for pid, value in rescored:
+            key = matrix.cases[matrix.row[pid]] or matrix.doc_ids[matrix.row[pid]]
+            (rest if key in seen else first).append((pid, value))
+            seen.add(key)
+        chosen = (first + rest)[:k]
+        scores, similarity = dict(chosen), dict(others)
+        return self._hits([[pid] for pid, _ in chosen], scores, {}, similarity,
+                          {"keyword": [], "semantic": [p for p, _ in others]}, [], matrix.vectors[row])
+
+    def _by_theme_strength(self, rankings: dict[str, list[str]], themes: tuple[str, ...]) -> list[str]:
+        """The candidates ordered by their tag score for the filtered themes (the weakest of them).
+
+        Searching within a theme, a passage that plainly shows the failure should come
+        before one that matches the words but shows it faintly (a general discussion).
+        """
+        candidates = list(dict.fromkeys(pid for ids in rankings.values() for pid in ids))
+        tags = self.catalogue.themes_of(candidates)
+
+        def strength(pid: str) -> float:
+            scores = {m.theme_id: m.score for m in tags.get(pid, []) if m.kind == "shows"}
+            return min((scores.get(t, 0.0) for t in themes), default=0.0)
+
+        return sorted(candidates, key=lambda pid: (-strength(pid), pid))
 
     # --- the two rankings ------------------------------------------------------
 

@@ -151,15 +151,19 @@ class DocumentRows:
         """A number that changes whenever passages are added, removed or re-tagged."""
         return int(self.meta_value("generation") or 0)
 
-    def stats(self) -> dict[str, int]:
-        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+    def stats(self, not_cases: tuple[str, ...] = ()) -> dict[str, int]:
+        """Counts of what the store holds; `cases` leaves out documents of the review types
+        in `not_cases` (an overview of many reviews is not a case)."""
+        one = lambda sql, params=(): self.db.execute(sql, params).fetchone()[0]  # noqa: E731
+        marks = ",".join("?" * len(not_cases))
         return {
             "documents": one("SELECT COUNT(*) FROM documents"),
             "pages": one("SELECT COUNT(*) FROM pages"),
             "passages": one("SELECT COUNT(*) FROM passages"),
             "entities": one("SELECT COUNT(*) FROM entities"),
             "themed_passages": one("SELECT COUNT(DISTINCT passage_id) FROM passage_themes WHERE kind = 'shows'"),
-            "cases": one("SELECT COUNT(DISTINCT case_name) FROM documents WHERE case_name IS NOT NULL"),
+            "cases": one("SELECT COUNT(DISTINCT case_name) FROM documents WHERE case_name IS NOT NULL "
+                         f"AND COALESCE(review_type, '') NOT IN ({marks})", not_cases),
             "failures": one("SELECT COUNT(*) FROM failures"),
         }
 

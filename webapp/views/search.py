@@ -9,19 +9,24 @@ from webapp.errors import not_found
 bp = Blueprint("search", __name__)
 
 
+def documents_of(kb, items) -> dict:
+    """The documents of these hits or passages, by id: their citations need publisher and address."""
+    return {doc_id: kb.document(doc_id) for doc_id in {item.doc_id for item in items}}
+
+
 @bp.get("/search")
 def results():
     kb = params.store()
-    query, mode, filters = params.query_text(), params.mode(), params.search_filters()
+    query, mode, filters, exact = params.query_text(), params.mode(), params.search_filters(), params.exact()
     page = params.integer("page", 1, low=1, high=params.MAX_PAGE)
     result = None
     if query:
         result = kb.search(query, k=params.PAGE_SIZE, mode=mode, filters=filters,
-                           offset=(page - 1) * params.PAGE_SIZE, facets=True)
+                           offset=(page - 1) * params.PAGE_SIZE, facets=True, exact=exact)
     return render_template(
-        "search.html", query=query, mode=mode, filters=filters, result=result, page=page,
+        "search.html", query=query, mode=mode, filters=filters, result=result, page=page, exact=exact,
         page_size=params.PAGE_SIZE, taxonomy=kb.tagger.taxonomy, args=request.args,
-        sections=sorted(section_kinds()),
+        sections=sorted(section_kinds()), documents=documents_of(kb, result.hits) if result else {},
     )
 
 
@@ -31,5 +36,6 @@ def similar(passage_id: str):
     passage = kb.passage(passage_id)
     if passage is None:
         raise not_found("That passage")
+    hits = kb.similar(passage_id, k=10)
     return render_template("similar.html", passage=passage, document=kb.document(passage.doc_id),
-                           hits=kb.similar(passage_id, k=10), taxonomy=kb.tagger.taxonomy)
+                           hits=hits, documents=documents_of(kb, hits), taxonomy=kb.tagger.taxonomy)
