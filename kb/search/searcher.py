@@ -1,14 +1,16 @@
-"""Hybrid search: FTS5 BM25 and embedding similarity fused by weighted reciprocal rank fusion.
+"""Hybrid search: BM25 (tantivy, pruned top-k) and embedding similarity, fused, then re-ranked.
 
 Unfiltered semantic ranking asks Chroma's HNSW index; filtered ranking takes the
 candidate ids from the catalogue and scores them exactly against an in-memory
 matrix of passage vectors, because a metadata filter in Chroma costs tens of
 milliseconds at 100k vectors where a NumPy product over the subset costs a few.
+The fused top is re-ranked with features of each candidate (kb/search/rerank.py),
+and a query with no real evidence on either side answers that nothing matches
+(kb/search/evidence.py).
 """
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -17,27 +19,35 @@ import numpy as np
 
 from kb.models import Hit
 from kb.nlp.embedding import Embedder
+from kb.search.evidence import SEMANTIC_MATCH, Evidence, weighs_nothing
 from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
+from kb.search.rerank import Reranker
+from kb.search.spelling import Correction, correct, rewrite
 from kb.search.term_statistics import TermStatistics
 from kb.search.vocabulary import Term, Vocabulary
 from kb.store.catalogue import Catalogue
+from kb.store.keyword_index import KeywordIndex
 from kb.store.vectors import VectorIndex
 
 MODES = ("hybrid", "keyword", "semantic")
 # Reciprocal rank fusion's k: 10 rewarded agreement near the top better than the usual 60 on
 # the development queries (nDCG@10 0.555 against 0.526).
 RRF_K = 10
-# How alike a misspelt word and an indexed word must be (difflib ratio) to search for both.
-SPELLING_CUTOFF = 0.8
 CANDIDATES = 100
+# How much another way of writing a term (a synonym, the expansion of an abbreviation) counts
+# against the words typed, in the keyword ranking.
+ALTERNATIVE_WEIGHT = 0.5
 # A filtered keyword query keeping at least this share of the store is ranked unfiltered, over-fetching
-# up to OVERFETCH_LIMIT rows, then filtered; narrower filters go to SQLite's join.
+# up to OVERFETCH_LIMIT rows, then filtered; narrower filters restrict the index query to their rows.
 OVERFETCH_SHARE = 0.05
 OVERFETCH_LIMIT = 5000
 REMEMBERED_FILTERS = 32
 # Passages this similar (cosine) are the same text: an executive summary repeating the report.
 DUPLICATE_SIMILARITY = 0.96
+# A keyword count whose words together hold more passages than this is estimated, not counted:
+# counting visits every posting, which is what the pruned ranking avoids.
+EXACT_COUNT_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -54,13 +64,35 @@ class SearchResult:
     query: str
     mode: str
     hits: list[Hit]
-    total: int  # distinct passages either ranking found, before paging
+    total: int  # passages matching (the query's words, or among the closest in meaning), before paging
     offset: int = 0
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_is_estimate: bool = False  # True only where `total` is an estimate
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # (typed word, word searched instead)
+    searched_as: str | None = None  # the query actually searched, when it differs from the one typed
+    no_match: bool = False  # nothing matched meaningfully: no hits are returned
+
+
+@dataclass
+class Ranked:
+    """A query's rankings and their fusion: what re-ranking, paging and counting start from."""
+
+    terms: list[Term]
+    corrections: list[Correction]
+    searched: str
+    filters: SearchFilters
+    keyword_query: object
+    keyword: list[tuple[str, float]]
+    semantic: list[tuple[str, float]]
+    rankings: dict[str, list[str]]
+    fused: dict[str, float]
+    ordered: list[str]
+    query_vector: np.ndarray | None
+    evidence: Evidence
 
 
 def query_forms(terms: list[Term]) -> list[str]:
-    """Every way of writing every term, reduced to the words FTS5 can search for."""
+    """Every way of writing every term, reduced to the words the keyword index can search for."""
     forms = []
     for term in terms:
         for alternative in term.alternatives:
@@ -68,15 +100,6 @@ def query_forms(terms: list[Term]) -> list[str]:
             if words:
                 forms.append(" ".join(words).replace('"', ""))
     return list(dict.fromkeys(forms))
-
-
-def fts_query(forms: list[str]) -> str | None:
-    """An FTS5 query OR-ing the forms, each quoted so user syntax stays inert.
-
-    Quoting means operators a user types (NEAR, column filters, stray quotes)
-    are searched for as words, never run as FTS5 syntax.
-    """
-    return " OR ".join(f'"{form}"' for form in forms) or None
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str, float]:
@@ -125,7 +148,7 @@ class _Matrix:
             rows = np.arange(len(self.ids))
         if not len(rows):
             return []
-        sims = self.vectors[rows] @ query
+        sims = (self.vectors[rows] @ query.astype(self.vectors.dtype)).astype(np.float32)
         top = np.argpartition(-sims, limit - 1)[:limit] if len(rows) > limit else np.arange(len(rows))
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(self.ids[rows[i]], float(sims[i])) for i in top]
@@ -140,6 +163,7 @@ class Searcher:
         vocabulary: Vocabulary,
         theme_ids: list[str],
         weights: Weights = Weights(),
+        keywords: KeywordIndex | None = None,
     ):
         self.catalogue = catalogue
         self.vectors = vectors
@@ -147,8 +171,10 @@ class Searcher:
         self.vocabulary = vocabulary
         self.theme_ids = theme_ids
         self.weights = weights
+        self.keywords = keywords or KeywordIndex(catalogue.path.parent / "keywords")
         self.matrix = _Matrix(catalogue)
-        self.statistics = TermStatistics(catalogue)
+        self.statistics = TermStatistics(catalogue, self.keywords)
+        self.reranker = Reranker.load()
         self._allowed_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._allowed_lock = threading.Lock()
 
@@ -160,38 +186,83 @@ class Searcher:
         filters: SearchFilters | None = None,
         offset: int = 0,
         facets: bool = False,
+        exact: bool = False,
     ) -> SearchResult:
+        """Rank passages for a query; `exact` searches the words as typed, with no spelling correction."""
+        ranked = self.rank(query, mode, filters, max(CANDIDATES, 2 * (offset + k)), exact)
+        result = SearchResult(query, mode, [], total=0, offset=offset,
+                              corrections=[(c.typed, c.searched) for c in ranked.corrections],
+                              searched_as=ranked.searched if ranked.corrections else None)
+        if weighs_nothing(ranked.evidence, mode):
+            result.no_match = True
+            return result
+        ordered, fused = ranked.ordered, ranked.fused
+        if mode == "hybrid" and self.reranker.active and ranked.query_vector is not None:
+            ids = ordered[: self.reranker.depth]
+            ordered, fused = self.reranker.rerank(ordered, fused, self.rerank_features(ranked, ids))
+        keyword, semantic = dict(ranked.keyword), dict(ranked.semantic)
+        groups = self._collapse(ordered)
+        result.hits = self._hits(groups[offset : offset + k], fused, keyword, semantic, ranked.rankings,
+                                 ranked.terms, ranked.query_vector)
+        result.total, result.total_is_estimate = self._total(ranked.keyword_query, ranked.filters, mode,
+                                                             ranked.keyword, ranked.semantic)
+        if facets:
+            result.facets = self.catalogue.facets(ordered)
+        return result
+
+    def rank(self, query: str, mode: str = "hybrid", filters: SearchFilters | None = None,
+             depth: int = CANDIDATES, exact: bool = False) -> "Ranked":
+        """Both rankings of a query and their fusion, before re-ranking and paging."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         filters = (filters or SearchFilters()).validate(self.theme_ids)
-        terms = self._corrected(self.vocabulary.terms(query))
-        keyword = self._keyword(terms, filters) if mode != "semantic" else []
+        terms = self.vocabulary.terms(query)
+        corrections: list[Correction] = [] if exact else correct(terms, self.statistics, self.vocabulary)
+        searched = rewrite(query, corrections) if corrections else query
+        if corrections:
+            terms = self.vocabulary.terms(searched)
+        keyword_query = self._keyword_query(terms)
+        keyword = self._keyword(keyword_query, filters, depth) if mode != "semantic" else []
         # Keyword mode never embeds the query: its best sentence is chosen by the terms it holds.
-        wanted = mode != "keyword" and query.strip()
-        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(query)])[0] if wanted else None
-        semantic = self._semantic(query_vector, filters) if mode != "keyword" and query_vector is not None else []
+        wanted = mode != "keyword" and searched.strip()
+        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(searched)])[0] if wanted else None
+        semantic = self._semantic(query_vector, filters, depth) if query_vector is not None else []
         rankings = {"keyword": [p for p, _ in keyword], "semantic": [p for p, _ in semantic]}
         cases = self.vocabulary.cases_named(terms)
         if cases and not filters.cases:
             # A query naming a case ("Baby P health visitor") is mostly about that case's
             # reports, though few of their passages repeat the child's name.
             in_case = replace(filters, cases=tuple(cases))
-            rankings["case"] = [
-                p for p, _ in (self._semantic(query_vector, in_case) if query_vector is not None and mode != "keyword"
-                               else self._keyword([t for t in terms if t.text.lower() not in self.vocabulary.cases], in_case))
-            ]
+            if query_vector is not None:
+                rankings["case"] = [p for p, _ in self._semantic(query_vector, in_case, depth)]
+            else:
+                rest = self._keyword_query([t for t in terms if t.text.lower() not in self.vocabulary.cases])
+                rankings["case"] = [p for p, _ in self._keyword(rest, in_case, depth)]
         # A query that is nothing but a case's name is a request for that case's reports.
         naming = sum(t.text.lower() in self.vocabulary.cases for t in terms) / max(1, len(terms))
         case_weight = self.weights.case * (1 + 2 * naming)
         fused = fuse(rankings, {"keyword": self.weights.keyword, "semantic": self.weights.semantic, "case": case_weight})
         ordered = sorted(fused, key=lambda pid: (-fused[pid], pid))
-        groups = self._collapse(ordered)
-        page = groups[offset : offset + k]
-        hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector)
-        result = SearchResult(query, mode, hits, total=len(groups), offset=offset)
-        if facets:
-            result.facets = self.catalogue.facets(ordered)
-        return result
+        evidence = Evidence.of(terms, self.statistics, keyword, semantic)
+        return Ranked(terms, corrections, searched, filters, keyword_query, keyword, semantic, rankings, fused,
+                      ordered, query_vector, evidence)
+
+    def rerank_features(self, ranked: "Ranked", ids: list[str]) -> np.ndarray:
+        """The re-ranker's features of these candidates (kb/search/rerank.py)."""
+        matrix = self.matrix.fresh()
+        sentences = self.catalogue.sentence_vectors(ids)
+        texts = self.catalogue.passage_texts(ids)
+        forms = [
+            [self.keywords.analyse(alternative) for alternative in term.alternatives] for term in ranked.terms
+        ]
+        coverage = {}
+        for pid in ids:
+            tokens = set(self.keywords.analyse(texts.get(pid, "")))
+            held = sum(1 for term in forms if any(form and set(form) <= tokens for form in term))
+            coverage[pid] = held / len(forms) if forms else 0.0
+        lengths = {pid: len(text.split()) for pid, text in texts.items()}
+        return self.reranker.features(ids, ranked.fused, dict(ranked.keyword), dict(ranked.semantic),
+                                      ranked.query_vector, matrix, sentences, coverage, lengths)
 
     def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
         """The passages most like this one in other cases (or other documents, when the case is unknown)."""
@@ -210,43 +281,65 @@ class Searcher:
 
     # --- the two rankings ------------------------------------------------------
 
-    def _corrected(self, terms: list[Term]) -> list[Term]:
-        """Add the nearest indexed word to each word the index has never seen ("sherrif")."""
-        fixed = []
-        for term in terms:
-            word = term.text.lower()
-            if term.phrase or " " in word or len(word) < 5 or not word.isalpha() or self.statistics.passages_with([word])[0]:
-                fixed.append(term)
-                continue
-            close = difflib.get_close_matches(word, self.statistics.indexed_words(), n=2, cutoff=SPELLING_CUTOFF)
-            fixed.append(Term(term.text, term.alternatives + tuple(close)) if close else term)
-        return fixed
+    def _keyword_query(self, terms: list[Term]):
+        kept = set(self.statistics.selective(query_forms(terms)))
+        # Each term's forms, the one typed first: the others count less (ALTERNATIVE_WEIGHT).
+        typed_first = [replace(term, alternatives=(term.text, *term.alternatives)) for term in terms]
+        groups = [[self.keywords.analyse(form) for form in query_forms([term]) if form in kept] for term in typed_first]
+        return self.keywords.query(groups, self.reranker.field_boosts, ALTERNATIVE_WEIGHT)
 
-    def _keyword(self, terms: list[Term], filters: SearchFilters) -> list[tuple[str, float]]:
-        query = fts_query(self.statistics.selective(query_forms(terms)))
-        if not query:
+    def _keyword(self, query, filters: SearchFilters, limit: int = CANDIDATES) -> list[tuple[str, float]]:
+        if query is None:
             return []
         if filters.is_empty():
-            return self.catalogue.keyword_search(query, CANDIDATES)
-        allowed = self._allowed(filters)
-        share = len(allowed) / max(1, len(self.matrix.fresh().rowids))
-        if share >= OVERFETCH_SHARE:
-            # Rank without the filter and keep the allowed rows: exact whenever enough survive,
-            # and it spares the join a filtered FTS5 query makes for every matching passage.
-            fetch = int(min(OVERFETCH_LIMIT, 2 * CANDIDATES / share))
-            ranked = self.catalogue.keyword_ranking(query, fetch)
-            rowids = np.fromiter((rowid for rowid, _, _ in ranked), dtype=np.int64, count=len(ranked))
-            kept = [(pid, score) for (_, pid, score), ok in zip(ranked, np.isin(rowids, allowed)) if ok]
-            if len(kept) >= CANDIDATES or len(ranked) < fetch:
-                return kept[:CANDIDATES]
-        where, params = filters.sql()
-        return self.catalogue.keyword_search(query, CANDIDATES, where, params)
+            ranked = self.keywords.search(query, limit)
+        else:
+            allowed = self._allowed(filters)
+            share = len(allowed) / max(1, len(self.matrix.fresh().rowids))
+            ranked = None
+            if share >= OVERFETCH_SHARE:
+                # Rank without the filter and keep the allowed rows: exact whenever enough survive,
+                # and the pruned ranking stays pruned.
+                fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
+                wide = self.keywords.search(query, fetch)
+                rowids = np.fromiter((rowid for rowid, _ in wide), dtype=np.int64, count=len(wide))
+                kept = [hit for hit, ok in zip(wide, np.isin(rowids, allowed)) if ok]
+                if len(kept) >= limit or len(wide) < fetch:
+                    ranked = kept[:limit]
+            if ranked is None:
+                ranked = self.keywords.search(self.keywords.within(query, allowed), limit) if len(allowed) else []
+        ids = self.catalogue.passage_ids_at(rowid for rowid, _ in ranked)
+        return [(ids[rowid], score) for rowid, score in ranked if rowid in ids]
 
-    def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float]]:
+    def _semantic(self, vector: np.ndarray, filters: SearchFilters, limit: int = CANDIDATES) -> list[tuple[str, float]]:
         if filters.is_empty():
-            return self.vectors.query(vector, CANDIDATES)
+            return self.vectors.query(vector, limit)
         matrix = self.matrix.fresh()
-        return matrix.score(vector, matrix.rows_of(self._allowed(filters)), CANDIDATES)
+        return matrix.score(vector, matrix.rows_of(self._allowed(filters)), limit)
+
+    def _total(self, query, filters: SearchFilters, mode: str, keyword, semantic) -> tuple[int, bool]:
+        """Passages matching, and whether that is an estimate.
+
+        Keyword matches are those holding a query word, counted in the index (estimated
+        when their words together hold very many passages, as counting visits every
+        posting); meaning matches are the nearest passages above a similarity floor, and
+        their count is an estimate when the ranking ran out before the floor was reached.
+        """
+        close = [pid for pid, similarity in semantic if similarity >= SEMANTIC_MATCH]
+        if query is None or mode == "semantic":
+            return len(close), bool(semantic) and len(close) == len(semantic)
+        if filters.is_empty() and self.keywords.count_bound(query) > EXACT_COUNT_LIMIT:
+            matching, estimate = self.keywords.estimate(query), True
+        else:
+            scoped = query if filters.is_empty() else self.keywords.within(query, self._allowed(filters))
+            matching, estimate = self.keywords.count(scoped), False
+        if mode == "hybrid":
+            held = {pid for pid, _ in keyword}
+            others = [pid for pid in close if pid not in held]
+            if others:
+                rowids = np.asarray(sorted(self.catalogue.rowids_of(others).values()), dtype=np.int64)
+                matching += len(others) - self.keywords.count(self.keywords.within(query, rowids))
+        return matching, estimate
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """The rowids a filter keeps; the last few filters are remembered, as a reader pages

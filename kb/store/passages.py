@@ -158,6 +158,53 @@ class PassageRows:
         )
         return [(r[0], r[1], -r[2]) for r in rows]
 
+    def keyword_rows(self, doc_ids: list[str] | None = None) -> Iterator[tuple[str, int, str, str | None, str | None]]:
+        """(doc_id, rowid, text, section, title) of every passage (of these documents), for the keyword index."""
+        sql = ("SELECT p.doc_id, p.rowid, p.text, p.section, d.title FROM passages p "
+               "JOIN documents d ON d.doc_id = p.doc_id")
+        if doc_ids is None:
+            yield from self.db.execute(sql + " ORDER BY p.doc_id, p.seq")
+            return
+        for chunk in chunks(list(doc_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            yield from self.db.execute(sql + f" WHERE p.doc_id IN ({marks}) ORDER BY p.doc_id, p.seq", chunk)
+
+    def passage_rowids(self) -> np.ndarray:
+        """Every passage's rowid, ascending."""
+        return np.fromiter((r[0] for r in self.db.execute("SELECT rowid FROM passages ORDER BY rowid")), dtype=np.int64)
+
+    def passage_ids_at(self, rowids: Iterable[int]) -> dict[int, str]:
+        """The passage id at each of these rowids (those still stored)."""
+        found: dict[int, str] = {}
+        for chunk in chunks([int(r) for r in rowids], 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT rowid, passage_id FROM passages WHERE rowid IN ({marks})", chunk):
+                found[r[0]] = r[1]
+        return found
+
+    def passage_texts(self, passage_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in chunks(list(passage_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT passage_id, text FROM passages WHERE passage_id IN ({marks})", chunk):
+                found[r[0]] = r[1]
+        return found
+
+    def rowids_of(self, passage_ids: Iterable[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in chunks(list(passage_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.execute(f"SELECT passage_id, rowid FROM passages WHERE passage_id IN ({marks})", chunk):
+                found[r[0]] = r[1]
+        return found
+
+    def doc_ids_at(self, rowids: Iterable[int]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks([int(r) for r in rowids], 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"SELECT DISTINCT doc_id FROM passages WHERE rowid IN ({marks})", chunk))
+        return found
+
     def term_passage_counts(self) -> dict[str, int]:
         """How many passages hold each (stemmed) word of the keyword index."""
         return {r[0]: r[1] for r in self.db.execute("SELECT term, doc FROM passages_vocab")}

@@ -1,0 +1,62 @@
+"""Words the index has never seen, searched as the indexed word they most likely mean, and said so.
+
+"sherrif" is searched as "sheriff" and "Connolly" as "Connelly"; a word English
+knows ("charity") is left alone even where no report holds it. The result names
+each change (`SearchResult.corrections`, `searched_as`), so a reader sees what was
+searched and can ask for the words as typed (`exact`). A word is only corrected
+when no way of writing it (its vocabulary group: "HV", "health visitor") is in the
+index, so abbreviations and aliases are never "corrected".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from kb.nlp.spacy_pipeline import is_known_word
+from kb.search.term_statistics import TermStatistics
+from kb.search.vocabulary import Term, Vocabulary
+
+# Shorter words have too many close neighbours ("cot" / "cat") for a guess to be safe.
+SHORTEST = 4
+
+
+@dataclass(frozen=True)
+class Correction:
+    typed: str
+    searched: str
+
+
+def correct(terms: list[Term], statistics: TermStatistics, vocabulary: Vocabulary) -> list[Correction]:
+    """A correction for each typed word that no passage holds in any of its forms, where one is close."""
+    found = []
+    for term in terms:
+        word = term.text
+        if term.phrase or " " in word or len(word) < SHORTEST or not word.isalpha():
+            continue
+        if statistics.is_word(word):
+            continue
+        held = [a for a in term.alternatives if all(statistics.is_word(w) for w in a.split())]
+        if held:
+            # A spelling the vocabulary knows ("Connolly" for Connelly) is searched in both forms
+            # already; say so when the reports hold only the other one.
+            close = [a for a in held if " " not in a and difflib.SequenceMatcher(None, word.lower(), a.lower()).ratio() >= 0.8]
+            if close:
+                found.append(Correction(word, close[0]))
+            continue
+        if statistics.passages_with([word])[0]:  # held in another form of the same stem ("visitors")
+            continue
+        best = statistics.correction(word)
+        # A word English knows is only taken for a misspelling of a case's name ("Connolly"):
+        # "charity" is not "clarity" because the store happens not to hold it.
+        if best and (best in vocabulary.cases or not is_known_word(word)):
+            found.append(Correction(word, best.capitalize() if word[:1].isupper() else best))
+    return found
+
+
+def rewrite(query: str, corrections: list[Correction]) -> str:
+    """The query with each corrected word replaced, as it is searched."""
+    for correction in corrections:
+        query = re.sub(rf"(?<!\w){re.escape(correction.typed)}(?!\w)", correction.searched, query)
+    return query
