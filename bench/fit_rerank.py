@@ -54,7 +54,7 @@ def collect(names: list[str], out: Path, tag: str) -> list[dict]:
             doc = docs.setdefault(first, kb.catalogue.passages_by_id([first])[first].doc_id)
             records.append({"set": name, "group": f"{name}:{doc}", "query": q, "ids": ids, "x": features,
                             "y": np.array([q.relevant.get(p, 0) for p in ids], dtype=np.float32),
-                            "ordered": ranked.ordered})
+                            "ordered": ranked.ordered, "names_only": ranked.names_only})
     return records
 
 
@@ -62,6 +62,7 @@ def fit(records: list[dict], steps: int = 4000, rate: float = 4.0) -> np.ndarray
     """Pairwise logistic regression: each more relevant passage over each less relevant one of the
     same query (grade 2 over 1 over 0), every query weighing the same however many pairs it has."""
     diffs = []
+    records = [r for r in records if not r["names_only"]]  # search keeps their fused order
     for r in records:
         y = r["y"]
         for i in np.where(y > 0)[0]:
@@ -86,6 +87,8 @@ def fit(records: list[dict], steps: int = 4000, rate: float = 4.0) -> np.ndarray
 
 
 def reordered(record: dict, w: np.ndarray) -> list[str]:
+    if record["names_only"]:
+        return record["ordered"]
     z = record["x"] @ w
     order = sorted(range(len(record["ids"])), key=lambda i: (-z[i], i))
     return [record["ids"][i] for i in order] + record["ordered"][len(record["ids"]):]

@@ -21,8 +21,9 @@ SEMANTIC_FLOOR = 0.3
 # Below this it is related only if the keyword side agrees (most terms are in the index).
 SEMANTIC_WEAK = 0.36
 KNOWN_SHARE = 0.6
-# A passage at least this close in meaning counts as a match in a result's total.
-SEMANTIC_MATCH = 0.35
+# When the index holds every term, a single field word ("threshold", 0.28) is close to nothing
+# as a whole passage is; only below this is such a query unrelated ("stock market..." 0.14).
+SEMANTIC_FLOOR_ALL_KNOWN = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def weighs_nothing(evidence: Evidence, mode: str) -> bool:
     similarity = evidence.top_similarity
     if similarity is None:
         return evidence.keyword_hits == 0
+    if evidence.terms and evidence.known == evidence.terms and evidence.keyword_hits:
+        return similarity < SEMANTIC_FLOOR_ALL_KNOWN
     if similarity < SEMANTIC_FLOOR:
         return True
     return similarity < SEMANTIC_WEAK and evidence.known_share < KNOWN_SHARE

@@ -23,7 +23,7 @@ from kb.settings import DATA_DIR
 
 RERANK_FILE = DATA_DIR / "rerank.json"
 FEATURES = ("fused", "keyword", "semantic", "sentence", "sentence_mean2", "coverage", "in_both",
-            "keyword_rank", "semantic_rank", "short")
+            "keyword_rank", "semantic_rank", "short", "named_case")
 # Passages shorter than this many words (a title, a heading left on its own) are rarely the answer.
 SHORT_WORDS = 40
 
@@ -44,7 +44,7 @@ class Reranker:
                    field_boosts=data.get("field_boosts", {"text": 1.0}))
 
     def features(self, ids: list[str], fused, keyword, semantic, query_vector, matrix, sentences, coverage,
-                 lengths) -> np.ndarray:
+                 lengths, in_named_case) -> np.ndarray:
         """One row per candidate, one column per name in FEATURES."""
         top_fused = max((fused[p] for p in ids), default=1.0) or 1.0
         top_keyword = max(keyword.values(), default=1.0) or 1.0
@@ -66,6 +66,7 @@ class Reranker:
                 1.0 / keyword_rank[pid] if pid in keyword_rank else 0.0,
                 1.0 / semantic_rank[pid] if pid in semantic_rank else 0.0,
                 max(0.0, 1.0 - lengths.get(pid, SHORT_WORDS) / SHORT_WORDS),
+                float(pid in in_named_case),
             ])
         return np.asarray(rows, dtype=np.float32).reshape(len(ids), len(FEATURES))
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from kb.models import Hit
 from kb.nlp.embedding import Embedder
-from kb.search.evidence import SEMANTIC_MATCH, Evidence, weighs_nothing
+from kb.search.evidence import Evidence, weighs_nothing
 from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
 from kb.search.rerank import Reranker
@@ -89,6 +89,7 @@ class Ranked:
     ordered: list[str]
     query_vector: np.ndarray | None
     evidence: Evidence
+    names_only: bool = False  # the query is nothing but a case's name
 
 
 def query_forms(terms: list[Term]) -> list[str]:
@@ -189,7 +190,8 @@ class Searcher:
         exact: bool = False,
     ) -> SearchResult:
         """Rank passages for a query; `exact` searches the words as typed, with no spelling correction."""
-        ranked = self.rank(query, mode, filters, max(CANDIDATES, 2 * (offset + k)), exact)
+        depth = max(CANDIDATES, 2 * (offset + k))
+        ranked = self.rank(query, mode, filters, depth, exact)
         result = SearchResult(query, mode, [], total=0, offset=offset,
                               corrections=[(c.typed, c.searched) for c in ranked.corrections],
                               searched_as=ranked.searched if ranked.corrections else None)
@@ -197,7 +199,9 @@ class Searcher:
             result.no_match = True
             return result
         ordered, fused = ranked.ordered, ranked.fused
-        if mode == "hybrid" and self.reranker.active and ranked.query_vector is not None:
+        # A query that is only a case's name asks for that case's reports: the fused order, where the
+        # case's ranking counts thrice, already says so, and the passages' words would not.
+        if mode == "hybrid" and self.reranker.active and ranked.query_vector is not None and not ranked.names_only:
             ids = ordered[: self.reranker.depth]
             ordered, fused = self.reranker.rerank(ordered, fused, self.rerank_features(ranked, ids))
         keyword, semantic = dict(ranked.keyword), dict(ranked.semantic)
@@ -205,7 +209,7 @@ class Searcher:
         result.hits = self._hits(groups[offset : offset + k], fused, keyword, semantic, ranked.rankings,
                                  ranked.terms, ranked.query_vector)
         result.total, result.total_is_estimate = self._total(ranked.keyword_query, ranked.filters, mode,
-                                                             ranked.keyword, ranked.semantic)
+                                                             ranked.keyword, ranked.ordered, depth)
         if facets:
             result.facets = self.catalogue.facets(ordered)
         return result
@@ -245,7 +249,7 @@ class Searcher:
         ordered = sorted(fused, key=lambda pid: (-fused[pid], pid))
         evidence = Evidence.of(terms, self.statistics, keyword, semantic)
         return Ranked(terms, corrections, searched, filters, keyword_query, keyword, semantic, rankings, fused,
-                      ordered, query_vector, evidence)
+                      ordered, query_vector, evidence, names_only=bool(terms) and naming == 1)
 
     def rerank_features(self, ranked: "Ranked", ids: list[str]) -> np.ndarray:
         """The re-ranker's features of these candidates (kb/search/rerank.py)."""
@@ -261,8 +265,10 @@ class Searcher:
             held = sum(1 for term in forms if any(form and set(form) <= tokens for form in term))
             coverage[pid] = held / len(forms) if forms else 0.0
         lengths = {pid: len(text.split()) for pid, text in texts.items()}
+        named = set(self.vocabulary.cases_named(ranked.terms))
+        in_named = {pid for pid in ids if pid in matrix.row and matrix.cases[matrix.row[pid]] in named}
         return self.reranker.features(ids, ranked.fused, dict(ranked.keyword), dict(ranked.semantic),
-                                      ranked.query_vector, matrix, sentences, coverage, lengths)
+                                      ranked.query_vector, matrix, sentences, coverage, lengths, in_named)
 
     def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
         """The passages most like this one in other cases (or other documents, when the case is unknown)."""
@@ -315,31 +321,41 @@ class Searcher:
         if filters.is_empty():
             return self.vectors.query(vector, limit)
         matrix = self.matrix.fresh()
-        return matrix.score(vector, matrix.rows_of(self._allowed(filters)), limit)
+        allowed = self._allowed(filters)
+        share = len(allowed) / max(1, len(matrix.rowids))
+        if share >= OVERFETCH_SHARE:
+            # A broad filter: the index's nearest neighbours, over-fetched, then filtered. Scoring a
+            # quarter of 540,000 vectors exactly reads 200 MB a query; the index reads a few.
+            fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
+            wide = [(pid, sim) for pid, sim in self.vectors.query(vector, fetch) if pid in matrix.row]
+            rowids = matrix.rowids[np.fromiter((matrix.row[pid] for pid, _ in wide), dtype=np.int64, count=len(wide))]
+            kept = [hit for hit, ok in zip(wide, np.isin(rowids, allowed)) if ok]
+            if len(kept) >= limit or len(wide) < fetch:
+                return kept[:limit]
+        return matrix.score(vector, matrix.rows_of(allowed), limit)
 
-    def _total(self, query, filters: SearchFilters, mode: str, keyword, semantic) -> tuple[int, bool]:
+    def _total(self, query, filters: SearchFilters, mode: str, keyword, ordered: list[str], depth: int) -> tuple[int, bool]:
         """Passages matching, and whether that is an estimate.
 
         Keyword matches are those holding a query word, counted in the index (estimated
         when their words together hold very many passages, as counting visits every
-        posting); meaning matches are the nearest passages above a similarity floor, and
-        their count is an estimate when the ranking ran out before the floor was reached.
+        posting, which the pruned ranking avoids); the passages ranked by meaning alone
+        are added, counted exactly. By meaning alone the count is an estimate when the
+        ranking was cut at its depth: more passages would have followed.
         """
-        close = [pid for pid, similarity in semantic if similarity >= SEMANTIC_MATCH]
         if query is None or mode == "semantic":
-            return len(close), bool(semantic) and len(close) == len(semantic)
+            return len(ordered), len(ordered) >= depth
         if filters.is_empty() and self.keywords.count_bound(query) > EXACT_COUNT_LIMIT:
             matching, estimate = self.keywords.estimate(query), True
         else:
             scoped = query if filters.is_empty() else self.keywords.within(query, self._allowed(filters))
             matching, estimate = self.keywords.count(scoped), False
-        if mode == "hybrid":
-            held = {pid for pid, _ in keyword}
-            others = [pid for pid in close if pid not in held]
-            if others:
-                rowids = np.asarray(sorted(self.catalogue.rowids_of(others).values()), dtype=np.int64)
-                matching += len(others) - self.keywords.count(self.keywords.within(query, rowids))
-        return matching, estimate
+        held = {pid for pid, _ in keyword}
+        others = [pid for pid in ordered if pid not in held]
+        if others:
+            rowids = np.asarray(sorted(self.catalogue.rowids_of(others).values()), dtype=np.int64)
+            matching += len(others) - self.keywords.count(self.keywords.within(query, rowids))
+        return max(matching, len(ordered)), estimate
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """The rowids a filter keeps; the last few filters are remembered, as a reader pages

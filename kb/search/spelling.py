@@ -20,6 +20,10 @@ from kb.search.vocabulary import Term, Vocabulary
 
 # Shorter words have too many close neighbours ("cot" / "cat") for a guess to be safe.
 SHORTEST = 4
+# How alike (difflib ratio) a typed word and the indexed word it is searched as must be; a case's
+# name may be a little further off ("Pelke" for Pelka), as names are misspelt more freely.
+CUTOFF = 0.85
+CASE_CUTOFF = 0.8
 
 
 @dataclass(frozen=True)
@@ -41,18 +45,29 @@ def correct(terms: list[Term], statistics: TermStatistics, vocabulary: Vocabular
         if held:
             # A spelling the vocabulary knows ("Connolly" for Connelly) is searched in both forms
             # already; say so when the reports hold only the other one.
-            close = [a for a in held if " " not in a and difflib.SequenceMatcher(None, word.lower(), a.lower()).ratio() >= 0.8]
+            close = [a for a in held if " " not in a
+                     and difflib.SequenceMatcher(None, word.lower(), a.lower()).ratio() >= CASE_CUTOFF]
             if close:
-                found.append(Correction(word, close[0]))
+                found.append(Correction(word, _cased(close[0], word)))
             continue
         if statistics.passages_with([word])[0]:  # held in another form of the same stem ("visitors")
             continue
         best = statistics.correction(word)
+        if not best:
+            continue
+        case = best in vocabulary.cases
+        if difflib.SequenceMatcher(None, word.lower(), best).ratio() < (CASE_CUTOFF if case else CUTOFF):
+            continue
         # A word English knows is only taken for a misspelling of a case's name ("Connolly"):
         # "charity" is not "clarity" because the store happens not to hold it.
-        if best and (best in vocabulary.cases or not is_known_word(word)):
-            found.append(Correction(word, best.capitalize() if word[:1].isupper() else best))
+        if case or not is_known_word(word):
+            found.append(Correction(word, _cased(best, word)))
     return found
+
+
+def _cased(word: str, like: str) -> str:
+    """`word` capitalised as the typed word was ("connelly" for "Connolly" is shown "Connelly")."""
+    return word[:1].upper() + word[1:] if like[:1].isupper() else word
 
 
 def rewrite(query: str, corrections: list[Correction]) -> str:

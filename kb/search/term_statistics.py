@@ -20,8 +20,9 @@ from kb.store.keyword_index import KeywordIndex
 COMMON_SHARE = 0.3
 # How alike a misspelt word and an indexed word must be (difflib ratio) to search for the indexed one.
 SPELLING_CUTOFF = 0.8
-# A correction must be a word at least this many passages hold: a one-off typo in a report is no answer.
-CORRECTION_MIN_PASSAGES = 2
+# A correction must be a word at least this many passages hold; among equally close words the
+# commoner wins, so a one-off typo in a report loses to the word it misspells.
+CORRECTION_MIN_PASSAGES = 1
 
 
 class TermStatistics:
