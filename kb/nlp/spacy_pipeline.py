@@ -29,20 +29,6 @@ def pipeline():
     return nlp
 
 
-@lru_cache(maxsize=1)
-def _known_strings():
-    """The strings the language model knows: a word list, without the pipeline."""
-    import spacy
-
-    return spacy.load(MODEL, exclude=["tok2vec", "tagger", "senter", "attribute_ruler", "lemmatizer", "ner", "parser"]).vocab.strings
-
-
-def is_known_word(word: str) -> bool:
-    """Whether English text has this word ("charity", "relocated"), so that a store not holding it
-    does not make it a misspelling; typos ("disese", "sherrif") and rare words ("snark") are not known."""
-    return word.lower() in _known_strings()
-
-
 def analyse(texts: Iterable[str]) -> Iterator:
     """Run the pipeline over many texts in batches, yielding spaCy Docs in order."""
     yield from pipeline().pipe(texts, batch_size=BATCH_SIZE)

@@ -1,7 +1,8 @@
 """Words the index has never seen, searched as the indexed word they most likely mean, and said so.
 
 "sherrif" is searched as "sheriff" and "Connolly" as "Connelly"; a word English
-knows ("charity") is left alone even where no report holds it. The result names
+knows ("charity": the embedding model's tokenizer holds it whole) is left alone
+even where no report holds it. The result names
 each change (`SearchResult.corrections`, `searched_as`), so a reader sees what was
 searched and can ask for the words as typed (`exact`). A word is only corrected
 when no way of writing it (its vocabulary group: "HV", "health visitor") is in the
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from kb.nlp.spacy_pipeline import is_known_word
 from kb.search.term_statistics import TermStatistics
 from kb.search.vocabulary import Term, Vocabulary
 
@@ -32,8 +33,14 @@ class Correction:
     searched: str
 
 
-def correct(terms: list[Term], statistics: TermStatistics, vocabulary: Vocabulary) -> list[Correction]:
-    """A correction for each typed word that no passage holds in any of its forms, where one is close."""
+def correct(terms: list[Term], statistics: TermStatistics, vocabulary: Vocabulary,
+            is_known_word: Callable[[str], bool]) -> list[Correction]:
+    """A correction for each typed word that no passage holds in any of its forms, where one is close.
+
+    `is_known_word` says whether English has the word: the embedding model's tokenizer
+    holding it whole ("charity", "relocated"), where typos ("disese", "sherrif") and
+    rare words ("snark") come apart in pieces.
+    """
     found = []
     for term in terms:
         word = term.text

@@ -16,6 +16,7 @@ cased, unstemmed, without positions): the words a misspelling is corrected to.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from dataclasses import dataclass
@@ -73,8 +74,11 @@ class KeywordIndex:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._meta_path = str(self.path / "meta.json")
         self._index = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._searcher = None
+        self._version: tuple | None = None  # meta.json's (mtime, size) when the searcher was taken
         self._stemmer = _analyzer(stem=True)
         self._surface = _analyzer(stem=False)
 
@@ -95,7 +99,14 @@ class KeywordIndex:
         return self._index
 
     def exists(self) -> bool:
-        return (self.path / "meta.json").exists()
+        return self._meta() is not None
+
+    def _meta(self) -> tuple | None:
+        try:
+            stat = os.stat(self._meta_path)
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
 
     def analyse(self, text: str) -> list[str]:
         """Text as the index's stemmed tokens."""
@@ -136,7 +147,7 @@ class KeywordIndex:
 
     def clear(self) -> None:
         """Remove the whole index (a full reindex writes it again)."""
-        self._index = None
+        self._index = self._searcher = self._version = None
         shutil.rmtree(self.path, ignore_errors=True)
 
     def _document(self, doc_id: str, passage: IndexedPassage) -> "tantivy.Document":
@@ -155,7 +166,16 @@ class KeywordIndex:
 
     @property
     def searcher(self) -> "tantivy.Searcher":
-        return self.index.searcher()
+        """A searcher over the last commit, taken again only when a commit (of any process) changed meta.json."""
+        version = self._meta()
+        if version != self._version or self._searcher is None:
+            with self._lock:
+                if version != self._version or self._searcher is None:
+                    index = self.index
+                    if self._searcher is not None:
+                        index.reload()
+                    self._searcher, self._version = index.searcher(), version
+        return self._searcher
 
     def passage_count(self) -> int:
         return self.searcher.num_docs if self.exists() else 0
@@ -238,7 +258,8 @@ class KeywordIndex:
         """How many passages match (every posting visited: only where a true count is wanted)."""
         if not self.exists():
             return 0
-        return self.searcher.search(query.query, 1, count=True).count
+        # Constant scores: the count needs every matching passage, never its BM25.
+        return self.searcher.search(tantivy.Query.const_score_query(query.query, 1.0), 1, count=True).count
 
     def rowids(self) -> np.ndarray:
         """The rowid of every indexed passage, ascending (for `scrkb check`)."""

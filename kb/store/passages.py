@@ -91,7 +91,7 @@ class PassageRows:
             shown.setdefault(r["passage_id"], []).append(r["theme_id"])
         return {pid: sorted(ids) for pid, ids in shown.items()}
 
-    def embedding_matrix(self, batch: int = 20_000) -> tuple[list[str], np.ndarray, list[str], list[str | None], np.ndarray]:
+    def embedding_matrix(self, batch: int = 20_000, dtype=np.float32) -> tuple[list[str], np.ndarray, list[str], list[str | None], np.ndarray]:
         """Every passage vector in one matrix, with each row's passage id, document, case and rowid.
 
         Filled a batch of rows at a time into a matrix made once: reading every blob first and
@@ -101,7 +101,7 @@ class PassageRows:
         first = self.db.execute("SELECT embedding FROM passages WHERE embedding IS NOT NULL LIMIT 1").fetchone()
         if not count or first is None:
             return [], np.zeros((0, 0), dtype=np.float32), [], [], np.zeros(0, dtype=np.int64)
-        matrix = np.empty((count, len(first[0]) // 4), dtype=np.float32)
+        matrix = np.empty((count, len(first[0]) // 4), dtype=dtype)
         ids: list[str] = []
         docs: list[str] = []
         cases: list[str | None] = []
