@@ -72,6 +72,7 @@ class KnowledgeBase:
         """Load the models and the vector matrix now, so the first request is not the slow one."""
         self.vectors.open()  # an unreachable Chroma server fails now, before seconds of model loading
         self.search("warm up", k=1)
+        self.searcher.filter_index.fresh()
         _ = self.tagger.classifier
 
     # --- reading -------------------------------------------------------------

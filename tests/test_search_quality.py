@@ -89,6 +89,19 @@ def test_a_broad_filter_ranks_by_meaning_as_exact_scoring_does(sample_kb):
         assert [pid for pid, _ in searcher._semantic(vector, flt)[:10]] == [pid for pid, _ in exact]
 
 
+def test_filters_kept_in_memory_keep_exactly_the_rows_sql_keeps(sample_kb):
+    index = sample_kb.searcher.filter_index.fresh()
+    themes = sample_kb.searcher.theme_ids
+    for flt in (SearchFilters(year_from=2009), SearchFilters(year_to=2003), SearchFilters(year_from=2005, year_to=2012),
+                SearchFilters(themes=(themes[0],)), SearchFilters(themes=("information_sharing", "thresholds")),
+                SearchFilters(cases=("Daniel Pelka", "Peter Connelly")), SearchFilters(sections=("analysis", "findings")),
+                SearchFilters(review_types=("serious case review",), nations=("England",)),
+                SearchFilters(agencies=("health visitor",), year_from=2000), SearchFilters(cases=("No such case",)),
+                SearchFilters(areas=("Haringey",), themes=("information_sharing",))):
+        where, params = flt.sql()
+        assert index.allowed(flt).tolist() == sample_kb.catalogue.filtered_rowids(where, params).tolist(), flt
+
+
 def test_bad_filters_are_refused_with_a_reason(sample_kb):
     with pytest.raises(FilterError, match="unknown theme: nope"):
         sample_kb.search("x", filters=SearchFilters(themes=("nope",)))

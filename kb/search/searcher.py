@@ -20,6 +20,7 @@ import numpy as np
 from kb.models import Hit
 from kb.nlp.embedding import Embedder
 from kb.search.evidence import Evidence, weighs_nothing
+from kb.search.filter_index import FilterIndex
 from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
 from kb.search.rerank import Reranker
@@ -189,6 +190,7 @@ class Searcher:
         self.weights = weights
         self.keywords = keywords or KeywordIndex(catalogue.path.parent / "keywords")
         self.matrix = _Matrix(catalogue)
+        self.filter_index = FilterIndex(catalogue)
         self.statistics = TermStatistics(catalogue, self.keywords)
         self.reranker = Reranker.load()
         self._allowed_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -379,15 +381,14 @@ class Searcher:
         return max(matching, len(ordered)), estimate
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
-        """The rowids a filter keeps; the last few filters are remembered, as a reader pages
-        through results and both rankings of one query ask for the same filter."""
+        """The rowids a filter keeps (kb/search/filter_index.py); the last few filters are remembered,
+        as a reader pages through results and both rankings of one query ask for the same filter."""
         key = (self.catalogue.generation(), filters)
         with self._allowed_lock:
             if key in self._allowed_cache:
                 self._allowed_cache.move_to_end(key)
                 return self._allowed_cache[key]
-        where, params = filters.sql()
-        rowids = self.catalogue.filtered_rowids(where, params)
+        rowids = self.filter_index.fresh().allowed(filters)
         with self._allowed_lock:
             self._allowed_cache[key] = rowids
             while len(self._allowed_cache) > REMEMBERED_FILTERS:

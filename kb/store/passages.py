@@ -233,6 +233,39 @@ class PassageRows:
         """How many passages hold each (stemmed) word of the keyword index."""
         return {r[0]: r[1] for r in self.db.execute("SELECT term, doc FROM passages_vocab")}
 
+    def filter_columns(self) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[dict[str, int], np.ndarray]]]:
+        """Each passage's rowid (ascending), year, and the coded columns search filters test.
+
+        A coded column is its values' codes (-1 for none) with the value -> code map, built
+        while reading, so 540,000 passages never sit in memory as Python strings.
+        """
+        from array import array
+
+        names = ("case_name", "review_type", "nation", "area", "section_kind", "doc_id")
+        vocabularies: dict[str, dict[str, int]] = {name: {} for name in names}
+        codes = {name: array("i") for name in names}
+        rowids, years = array("q"), array("d")
+        sql = ("SELECT p.rowid, d.year_published, d.case_name, d.review_type, d.nation, d.area, p.section_kind, "
+               "p.doc_id FROM passages p JOIN documents d ON d.doc_id = p.doc_id ORDER BY p.rowid")
+        for row in self.db.execute(sql):
+            rowids.append(row[0])
+            years.append(float("nan") if row[1] is None else row[1])
+            for name, value in zip(names, row[2:]):
+                vocabulary = vocabularies[name]
+                codes[name].append(-1 if value is None else vocabulary.setdefault(value, len(vocabulary)))
+        return (np.frombuffer(rowids, dtype=np.int64).copy(), np.frombuffer(years, dtype=np.float64).copy(),
+                {name: (vocabularies[name], np.frombuffer(codes[name], dtype=np.int32).copy()) for name in names})
+
+    def shown_theme_rowids(self) -> dict[str, np.ndarray]:
+        """The rowids of the passages that show each theme, ascending."""
+        found: dict[str, list[int]] = {}
+        for theme, rowid in self.db.execute(
+            "SELECT t.theme_id, p.rowid FROM passage_themes t JOIN passages p ON p.passage_id = t.passage_id "
+            "WHERE t.kind = 'shows'"
+        ):
+            found.setdefault(theme, []).append(rowid)
+        return {theme: np.sort(np.asarray(rows, dtype=np.int64)) for theme, rows in found.items()}
+
     def filtered_rowids(self, where: str, params: list) -> np.ndarray:
         """The rowids of the passages a filter keeps, ascending."""
         # Sorted here, not by ORDER BY: asked for rowid order, SQLite scans the whole passages
