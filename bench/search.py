@@ -6,8 +6,8 @@ Every timing includes embedding the query. The floor of each query is the bare
 libraries doing the core of the same work in the same run: the query through the
 tokenizer and the embedding backend's session with a mean, a Chroma top-10
 query, and one tantivy BM25 top-10 query OR-ing the query's words (pruned, as the
-engine does it bare; restricted to the filter's rows for filtered queries, with the
-filter's rows read from SQLite). Stores are synthetic (kept under /tmp and reused,
+engine does it bare; restricted to the filter's rows for filtered queries, the rows
+taken from the same in-memory filter columns search uses). Stores are synthetic (kept under /tmp and reused,
 each size extending the one below it): see synthetic_store.py.
 """
 
@@ -94,8 +94,7 @@ def floor(kb: KnowledgeBase, text: str, filters: SearchFilters, mode: str) -> fl
             query = keywords.query([[keywords.analyse(w)] for w in words])
             if query is not None:
                 if not filters.is_empty():
-                    where, params = filters.sql()
-                    query = keywords.within(query, kb.catalogue.filtered_rowids(where, params))
+                    query = keywords.within(query, kb.searcher.filter_index.fresh().allowed(filters))
                 keywords.search(query, 10)
     if mode != "keyword":
         vector = bare_encode(kb, text)

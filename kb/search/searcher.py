@@ -360,17 +360,29 @@ class Searcher:
 
         Keyword matches are those holding a query word, counted in the index (estimated
         when their words together hold very many passages, as counting visits every
-        posting, which the pruned ranking avoids); the passages ranked by meaning alone
-        are added, counted exactly. By meaning alone the count is an estimate when the
+        posting, which the pruned ranking avoids, and within a broad filter when more
+        than OVERFETCH_LIMIT match unfiltered); the passages ranked by meaning alone are
+        added, counted exactly. By meaning alone the count is an estimate when the
         ranking was cut at its depth: more passages would have followed.
         """
         if query is None or mode == "semantic":
             return len(ordered), len(ordered) >= depth
-        if filters.is_empty() and self.keywords.count_bound(query) > EXACT_COUNT_LIMIT:
-            matching, estimate = self.keywords.estimate(query), True
+        allowed = None if filters.is_empty() else self._allowed(filters)
+        share = 1.0 if allowed is None else len(allowed) / max(1, len(self.matrix.fresh().rowids))
+        if allowed is not None and share < OVERFETCH_SHARE:
+            matching, estimate = self.keywords.count(self.keywords.within(query, allowed)), False
+        elif self.keywords.count_bound(query) > EXACT_COUNT_LIMIT:
+            matching, estimate = round(self.keywords.estimate(query) * share), True
         else:
-            scoped = query if filters.is_empty() else self.keywords.within(query, self._allowed(filters))
-            matching, estimate = self.keywords.count(scoped), False
+            matching, estimate = self.keywords.count(query), False
+            if allowed is not None:
+                # Counting within a broad filter would be a query over tens of thousands of rowids:
+                # the unfiltered matches are listed and kept when few, else the filter's share stands in.
+                if matching <= OVERFETCH_LIMIT:
+                    rowids = np.fromiter((r for r, _ in self.keywords.search(query, max(1, matching))), dtype=np.int64)
+                    matching = int(np.isin(rowids, allowed).sum())
+                else:
+                    matching, estimate = round(matching * share), True
         held = {pid for pid, _ in keyword}
         others = [pid for pid in ordered if pid not in held]
         if others and matching <= len(held):  # every keyword match was ranked: the others hold no query word
