@@ -53,7 +53,11 @@ class Reranker:
         rows = []
         for pid in ids:
             row = matrix.row.get(pid)
-            similarity = float(matrix.vectors[row] @ query_vector) if row is not None else semantic.get(pid, 0.0)
+            # The ranking's own cosine where it has one (full precision); the float16 matrix otherwise.
+            if pid in semantic or row is None:
+                similarity = semantic.get(pid, 0.0)
+            else:
+                similarity = float(matrix.vectors[row].astype(np.float32) @ query_vector)
             sims = sorted((float(v @ query_vector) for _, _, v in sentences.get(pid, [])), reverse=True) or [similarity]
             rows.append([
                 fused[pid] / top_fused,

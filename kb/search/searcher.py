@@ -327,7 +327,7 @@ class Searcher:
                 fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
                 wide = self.keywords.search(query, fetch)
                 rowids = np.fromiter((rowid for rowid, _ in wide), dtype=np.int64, count=len(wide))
-                kept = [hit for hit, ok in zip(wide, np.isin(rowids, allowed)) if ok]
+                kept = [hit for hit, ok in zip(wide, _within(rowids, allowed)) if ok]
                 if len(kept) >= limit or len(wide) < fetch:
                     ranked = kept[:limit]
             if ranked is None:
@@ -350,7 +350,7 @@ class Searcher:
             fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
             wide = [(pid, sim) for pid, sim in self.vectors.query(vector, fetch) if pid in matrix.row]
             rowids = matrix.rowids[np.fromiter((matrix.row[pid] for pid, _ in wide), dtype=np.int64, count=len(wide))]
-            kept = [hit for hit, ok in zip(wide, np.isin(rowids, allowed)) if ok]
+            kept = [hit for hit, ok in zip(wide, _within(rowids, allowed)) if ok]
             if len(kept) >= limit or len(wide) < fetch:
                 return kept[:limit]
         return matrix.score(vector, matrix.rows_of(allowed), limit)
@@ -380,7 +380,7 @@ class Searcher:
                 # the unfiltered matches are listed and kept when few, else the filter's share stands in.
                 if matching <= OVERFETCH_LIMIT:
                     rowids = np.fromiter((r for r, _ in self.keywords.search(query, max(1, matching))), dtype=np.int64)
-                    matching = int(np.isin(rowids, allowed).sum())
+                    matching = int(_within(rowids, allowed).sum())
                 else:
                     matching, estimate = round(matching * share), True
         held = {pid for pid, _ in keyword}
@@ -484,6 +484,15 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _within(rowids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Which of these rowids the ascending `allowed` holds: a binary search each, where np.isin
+    would hash all of `allowed` (tens of thousands of rows) on every query."""
+    if not len(allowed):
+        return np.zeros(len(rowids), dtype=bool)
+    at = np.minimum(np.searchsorted(allowed, rowids), len(allowed) - 1)
+    return allowed[at] == rowids
 
 
 def _rank(ids: list[str], pid: str) -> int | None:
