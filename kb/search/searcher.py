@@ -23,6 +23,7 @@ from kb.search.evidence import Evidence, weighs_nothing
 from kb.search.filter_index import FilterIndex
 from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
+from kb.search.matrix import VectorMatrix
 from kb.search.rerank import Reranker
 from kb.search.spelling import Correction, correct, rewrite
 from kb.search.term_statistics import TermStatistics
@@ -46,10 +47,6 @@ OVERFETCH_LIMIT = 5000
 REMEMBERED_FILTERS = 32
 # Passages this similar (cosine) are the same text: an executive summary repeating the report.
 DUPLICATE_SIMILARITY = 0.96
-# The in-memory matrix of passage vectors: float16 halves it (400 MB at 540,000 passages) and is
-# scored in float32 blocks (NumPy has no fast float16 product).
-MATRIX_DTYPE = np.float16
-SCORE_BLOCK = 65_536
 # A keyword count whose words together hold more passages than this is estimated, not counted:
 # counting visits every posting, which is what the pruned ranking avoids.
 EXACT_COUNT_LIMIT = 20_000
@@ -117,60 +114,6 @@ def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str,
     return scores
 
 
-class _Matrix:
-    """Every passage vector in memory, reloaded when the catalogue's generation changes."""
-
-    def __init__(self, catalogue: Catalogue):
-        self.catalogue = catalogue
-        self.generation = -1
-        self.ids: list[str] = []
-        self.row: dict[str, int] = {}
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self.doc_ids: list[str] = []
-        self.cases: list[str | None] = []
-        self.rowids = np.zeros(0, dtype=np.int64)  # ascending: the catalogue's rowid of each row
-        self._lock = threading.Lock()
-
-    def fresh(self) -> "_Matrix":
-        generation = self.catalogue.generation()
-        if generation != self.generation:
-            with self._lock:
-                if generation != self.generation:
-                    self.ids, self.vectors, self.doc_ids, self.cases, self.rowids = self.catalogue.embedding_matrix(
-                        dtype=MATRIX_DTYPE)
-                    self.row = {pid: i for i, pid in enumerate(self.ids)}
-                    self.generation = generation
-        return self
-
-    def rows_of(self, rowids: np.ndarray) -> np.ndarray:
-        """Matrix rows of these catalogue rowids; rowids the matrix does not hold (yet) are left out."""
-        if not len(self.rowids):
-            return np.zeros(0, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(self.rowids, rowids), len(self.rowids) - 1)
-        return rows[self.rowids[rows] == rowids]
-
-    def ids_at(self, rowids: list[int]) -> dict[int, str]:
-        """The passage ids of these catalogue rowids that the matrix holds."""
-        if not rowids or not len(self.rowids):
-            return {}
-        wanted = np.asarray(rowids, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(self.rowids, wanted), len(self.rowids) - 1)
-        return {int(r): self.ids[row] for r, row, ok in zip(wanted, rows, self.rowids[rows] == wanted) if ok}
-
-    def score(self, query: np.ndarray, rows: np.ndarray | None, limit: int) -> list[tuple[str, float]]:
-        """The `limit` rows most like the query, among `rows` (all when None)."""
-        if rows is None:
-            rows = np.arange(len(self.ids))
-        if not len(rows):
-            return []
-        query = np.asarray(query, dtype=np.float32)
-        sims = np.concatenate([self.vectors[rows[i : i + SCORE_BLOCK]].astype(np.float32) @ query
-                               for i in range(0, len(rows), SCORE_BLOCK)])
-        top = np.argpartition(-sims, limit - 1)[:limit] if len(rows) > limit else np.arange(len(rows))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [(self.ids[rows[i]], float(sims[i])) for i in top]
-
-
 class Searcher:
     def __init__(
         self,
@@ -189,7 +132,7 @@ class Searcher:
         self.theme_ids = theme_ids
         self.weights = weights
         self.keywords = keywords or KeywordIndex(catalogue.path.parent / "keywords")
-        self.matrix = _Matrix(catalogue)
+        self.matrix = VectorMatrix(catalogue)
         self.filter_index = FilterIndex(catalogue)
         self.statistics = TermStatistics(catalogue, self.keywords)
         self.reranker = Reranker.load()
