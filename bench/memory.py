@@ -25,7 +25,7 @@ TARGET_MB = 2500
 
 
 def run(quick: bool = False) -> Iterator[Figure]:
-    size = 10_000 if quick else 100_000
+    size = 10_000 if quick else 540_000
     build(store_dir(size), size)
     serving = child("serve", store_dir(size))
     bare = child("floor", store_dir(size))
@@ -62,8 +62,10 @@ def bare(store: Path) -> None:
 
     model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
     model.encode(queries(10))
-    rows = Catalogue(store / "catalogue.sqlite3").db.execute("SELECT embedding FROM passages").fetchall()
-    matrix = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    catalogue = Catalogue(store / "catalogue.sqlite3")
+    matrix = np.empty((catalogue.passage_count(), 384), dtype=np.float32)
+    for i, (blob,) in enumerate(catalogue.db.execute("SELECT embedding FROM passages")):
+        matrix[i] = np.frombuffer(blob, dtype=np.float32)
     assert matrix.shape[0] > 0
 
 

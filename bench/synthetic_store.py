@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,14 @@ from kb.nlp.text import read_jsonl, sentence_spans
 CHECKOUT = Path(__file__).resolve().parent.parent
 DIGESTS = CHECKOUT / "corpora" / "sample" / "src"
 DEV_QUERIES = CHECKOUT / "tests" / "data" / "search_dev.jsonl"
+SIZES = (10_000, 100_000, 300_000, 540_000)
 CASES = [f"Child {chr(65 + i)}{j}" for i in range(26) for j in range(1, 5)]
 TYPES = ["serious case review", "child safeguarding practice review", "inquiry", "national review"]
 # Bump when the generator changes, so a cached store of the old kind is not reused.
-VERSION = 2
+VERSION = 3
+# Documents written between two writes of the derived indexes: one Chroma upsert and one
+# keyword-index commit per batch, as `scrkb reindex` does, instead of one per document.
+INDEX_BATCH = 100
 
 
 def digest_sentences() -> list[str]:
@@ -60,16 +65,28 @@ def pool_embeddings(kb: KnowledgeBase, pool: list[str]) -> np.ndarray:
 
 
 def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> KnowledgeBase:
-    """Create (once) a store of `passages` passages under `home`; reuse it if it is complete."""
+    """Create (once) a store of `passages` passages under `home`; reuse it if it is complete.
+
+    A smaller complete store of the same version is copied and extended rather than built
+    again, so the 540,000-passage store costs the passages it adds to the 300,000 one.
+    """
+    if not (home / "catalogue.sqlite3").exists():
+        smaller = [p for p in SIZES if p < passages and _complete(store_dir(p), p)]
+        if smaller:
+            shutil.copytree(store_dir(max(smaller)), home)
     kb = KnowledgeBase(Settings(home=home, catalogue=home / "none.csv"))
-    if kb.stats()["passages"] >= passages and kb.check()["consistent"]:
+    # The catalogue's own record of what is indexed: `check` would list every vector id (minutes at 300k).
+    if _complete(home, passages):
         kb.catalogue.refresh_statistics()  # cheap, and a store from an older version of this script lacks them
         return kb
-    rng = random.Random(seed)
+    if kb.catalogue.documents_missing_vectors():
+        kb.reindex()
+    rng = random.Random(seed + kb.stats()["documents"])
     np_rng = np.random.default_rng(seed)
     pool = digest_sentences()
     pool_vectors = pool_embeddings(kb, pool)
     theme_ids = kb.tagger.taxonomy.ids
+    batch: list[str] = []
     for d in range(kb.stats()["documents"], passages // per_document):
         doc_id = f"{d:016x}"
         records, vectors, sentence_vectors = [], [], []
@@ -87,9 +104,24 @@ def build(home: Path, passages: int, per_document: int = 100, seed: int = 7) -> 
                             year_published=rng.randint(1990, 2024), nation="England")
         document = Document(doc_id, doc_id * 4, f"/synthetic/{doc_id}.pdf", 1, per_document // 4, meta)
         kb.catalogue.write_document(document, [], [], records, np.stack(vectors), sentence_vectors, kb.tagger.version)
-        kb.index_document(doc_id)
+        batch.append(doc_id)
+        if len(batch) == INDEX_BATCH:
+            kb.index_documents(batch)
+            batch = []
+    if batch:
+        kb.index_documents(batch)
     kb.catalogue.refresh_statistics()
     return kb
+
+
+def _complete(home: Path, passages: int) -> bool:
+    """Whether a cached store holds its passages, all indexed (without opening Chroma)."""
+    if not (home / "catalogue.sqlite3").exists():
+        return False
+    from kb.store.catalogue import Catalogue
+
+    catalogue = Catalogue(home / "catalogue.sqlite3")
+    return catalogue.stats()["passages"] >= passages and not catalogue.documents_missing_vectors()
 
 
 def queries(count: int) -> list[str]:

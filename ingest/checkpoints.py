@@ -16,7 +16,8 @@ from collections import Counter
 STAGES = (
     "parsed",   # a file is extracted, chunked, embedded and tagged; nothing of it is stored
     "stored",   # its catalogue transaction has committed; its vectors are not in the index yet
-    "indexed",  # its vectors are in the index and it is marked done
+    "vectors",  # its vectors are in the vector index; its passages are not in the keyword index yet
+    "indexed",  # its vectors and keywords are in their indexes and it is marked done
 )
 _reached: Counter = Counter()
 

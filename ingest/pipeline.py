@@ -89,7 +89,8 @@ def resume_interrupted(kb: KnowledgeBase) -> int:
     a pending one means the last run stopped in between, possibly before it
     removed the vectors of the document it replaced: repair the whole index then.
     """
-    if not kb.catalogue.documents_missing_vectors():
+    # A store from before the keyword index gets it now, as if its documents were pending.
+    if not kb.catalogue.documents_missing_vectors() and (kb.keywords.exists() or kb.is_empty()):
         return 0
     return kb.reindex()["documents_reindexed"]
 
@@ -164,10 +165,13 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
         embedding_backend=kb.embedder.backend,
     )
     checkpoint("stored")
-    # Vectors go in only after the catalogue holds the whole document, so an
-    # interrupted run leaves a document marked "vectors pending", never half-indexed.
+    # Vectors and keywords go in only after the catalogue holds the whole document, so an
+    # interrupted run leaves a document marked pending (`vectors_done` 0), never half-indexed.
     _drop_if_gone(kb, old, old_ids)
-    kb.index_document(doc_id)
+    kb.index_vectors([doc_id])
+    checkpoint("vectors")
+    kb.index_keywords([doc_id])
+    kb.catalogue.mark_vectors_done(doc_id)
     checkpoint("indexed")
     missing = [p.number for p in extracted.pages if p.method == "needs OCR"]
     return FileOutcome(
@@ -177,9 +181,9 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
 
 
 def _drop_if_gone(kb: KnowledgeBase, old: str | None, old_ids: list[str]) -> None:
-    """Remove the vectors of a replaced document once no path refers to it any more."""
+    """Remove a replaced document from the indexes once no path refers to it any more."""
     if old and kb.catalogue.document(old) is None:
-        kb.drop_vectors(old_ids)
+        kb.drop_document_index(old, old_ids)
 
 
 def _failed(kb: KnowledgeBase, name: str, sha: str | None, reason: FailureReason, detail: str) -> FileOutcome:

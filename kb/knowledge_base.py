@@ -6,6 +6,8 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from kb.models import Document, Hit, Passage
 from kb.nlp.embedding import Embedder
 from kb.research.packs import Packs
@@ -18,6 +20,7 @@ from kb.sources.review_types import not_about_a_case
 from kb.store.accounts import Accounts
 from kb.store.catalogue import Catalogue
 from kb.store.page_cache import PageImageCache, page_key
+from kb.store.keyword_index import IndexedPassage, KeywordIndex
 from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
 from kb.themes.quality import Quality, load_quality
@@ -44,6 +47,10 @@ class KnowledgeBase:
     @cached_property
     def vectors(self) -> VectorIndex:
         return VectorIndex(self.settings.vector_dir, url=self.settings.chroma_url, timeout=self.settings.chroma_timeout)
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        return KeywordIndex(self.settings.keyword_dir)
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -82,7 +89,8 @@ class KnowledgeBase:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.catalogue, self.vectors, self.embedder, self.vocabulary, self.tagger.taxonomy.ids)
+        return Searcher(self.catalogue, self.vectors, self.embedder, self.vocabulary, self.tagger.taxonomy.ids,
+                        keywords=self.keywords)
 
     @cached_property
     def page_cache(self) -> PageImageCache:
@@ -95,6 +103,7 @@ class KnowledgeBase:
             # index is never opened by a reader: searches rank the catalogue's vectors instead.
             self.vectors.open()
         self.search("warm up", k=1)
+        self.searcher.filter_index.fresh()
         _ = self.tagger.classifier
 
     # --- reading -------------------------------------------------------------
@@ -216,25 +225,48 @@ class KnowledgeBase:
                 on_batch(len(passages))
         return {"passages": count, "taxonomy_version": tagger.version, **self.stats()}
 
-    # --- keeping the vector index in step with the catalogue -------------------
+    # --- keeping the derived indexes (vectors, keywords) in step with the catalogue ---
 
     def index_document(self, doc_id: str) -> None:
-        """Write a stored document's vectors to the index, then record that they are there."""
+        """Write a stored document's vectors and keywords to their indexes, then record that they are there."""
+        self.index_documents([doc_id])
+
+    def index_documents(self, doc_ids: list[str]) -> None:
+        """The same for several documents, with one keyword-index commit (bulk: reindex, benchmarks)."""
+        self.index_vectors(doc_ids)
+        self.index_keywords(doc_ids)
+        for doc_id in doc_ids:
+            self.catalogue.mark_vectors_done(doc_id)
+
+    def index_vectors(self, doc_ids: list[str]) -> None:
+        """Write these stored documents' vectors to the vector index (not yet marking them done)."""
         ids, vectors, metas = [], [], []
-        for pid, vector, meta in self.catalogue.iter_vectors(doc_id):
-            ids.append(pid)
-            vectors.append(vector)
-            metas.append(meta)
+        for doc_id in doc_ids:
+            for pid, vector, meta in self.catalogue.iter_vectors(doc_id):
+                ids.append(pid)
+                vectors.append(vector)
+                metas.append(meta)
         if ids:
             self.vectors.upsert(ids, vectors, metas)
-        self.catalogue.mark_vectors_done(doc_id)
+
+    def index_keywords(self, doc_ids: list[str]) -> None:
+        """Write these stored documents' passages to the keyword index, in one commit."""
+        rows: dict[str, list[IndexedPassage]] = {doc_id: [] for doc_id in doc_ids}
+        for doc_id, rowid, text, section, title in self.catalogue.keyword_rows(doc_ids):
+            rows[doc_id].append(IndexedPassage(rowid, text, section, title))
+        self.keywords.replace_documents(rows)
 
     def drop_vectors(self, passage_ids: list[str]) -> None:
         if passage_ids:
             self.vectors.delete(passage_ids)
 
+    def drop_document_index(self, doc_id: str, passage_ids: list[str]) -> None:
+        """Remove a document the catalogue no longer holds from both derived indexes."""
+        self.drop_vectors(passage_ids)
+        self.keywords.delete_documents([doc_id])
+
     def check(self) -> dict:
-        """Compare the catalogue with the vector index: the passage ids each holds alone.
+        """Compare the catalogue with the vector and keyword indexes: the passages each holds alone.
 
         Also names the embedding backends of the stored vectors when they are not
         the one queries use now: search still works (their vectors are about 0.99
@@ -243,14 +275,24 @@ class KnowledgeBase:
         stored = self.catalogue.all_passage_ids()
         indexed = self.vectors.ids()
         backends = self.catalogue.embedding_backends()
+        rowids = self.catalogue.passage_rowids()
+        keyword_rowids = self.keywords.rowids()
+        missing_keywords = np.setdiff1d(rowids, keyword_rowids)
+        orphan_keywords = np.setdiff1d(keyword_rowids, rowids)
+        duplicated = len(keyword_rowids) - len(np.unique(keyword_rowids))
         return {
-            "consistent": stored == indexed and not self.catalogue.documents_missing_vectors(),
+            "consistent": stored == indexed and not self.catalogue.documents_missing_vectors()
+            and not len(missing_keywords) and not len(orphan_keywords) and not duplicated,
             "index": self.vectors.location,
             "passages": len(stored),
             "vectors": len(indexed),
             "missing_vectors": sorted(stored - indexed),
             "orphan_vectors": sorted(indexed - stored),
             "documents_pending": self.catalogue.documents_missing_vectors(),
+            "keyword_index": str(self.keywords.path),
+            "keyword_passages": len(keyword_rowids),
+            "missing_keywords": sorted(self.catalogue.passage_ids_at(missing_keywords).values()),
+            "orphan_keywords": len(orphan_keywords) + duplicated,
             "embedding_backend": self.settings.embedding_backend,
             "stored_embedding_backends": backends,
             "backend_mismatch": bool(backends) and backends != [self.settings.embedding_backend],
@@ -260,26 +302,31 @@ class KnowledgeBase:
         }
 
     def rebuild_derived(self) -> dict:
-        """Rebuild every index derived from the catalogue (today the vector index) from it, in full.
+        """Rebuild every index derived from the catalogue (the vector and keyword indexes) from it, in full.
 
         For a restored store, which holds the catalogue only. A new derived index
         (one rebuildable from the catalogue) adds its rebuild here and its folder to
         kb.store.backup.DERIVED.
         """
-        return {"vectors": self.reindex(full=True)}
+        return self.reindex(full=True)
 
-    def reindex(self, full: bool = False) -> dict:
-        """Repair the vector index from the catalogue (all of it when `full`)."""
+    def reindex(self, full: bool = False, batch: int = 100) -> dict:
+        """Repair the vector and keyword indexes from the catalogue (all of both when `full`)."""
         report = self.check()
         self.drop_vectors(report["orphan_vectors"])
-        missing = set(report["missing_vectors"])
-        docs = [d.doc_id for d in self.documents()] if full else sorted(
+        # Rows of deleted passages name no document the catalogue still knows, and an index with
+        # nothing in it is quicker written whole: both rebuild the keyword index.
+        rebuild = full or report["orphan_keywords"] or (report["passages"] and not report["keyword_passages"])
+        if rebuild:
+            self.keywords.clear()
+        missing = set(report["missing_vectors"]) | set(report["missing_keywords"])
+        docs = [d.doc_id for d in self.documents()] if rebuild else sorted(
             set(report["documents_pending"])
             | {p.doc_id for p in self.catalogue.passages_by_id(missing).values()}
         )
-        for doc_id in docs:
-            self.index_document(doc_id)
-        return {"removed": len(report["orphan_vectors"]), "documents_reindexed": len(docs)}
+        for i in range(0, len(docs), batch):
+            self.index_documents(docs[i : i + batch])
+        return {"removed": len(report["orphan_vectors"]) + report["orphan_keywords"], "documents_reindexed": len(docs)}
 
     # --- learning packs and cases compared side by side ----------------------
 

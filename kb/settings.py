@@ -90,6 +90,11 @@ class Settings:
     def page_cache_dir(self) -> Path:
         return self.home / "cache" / "pages"
 
+    @property
+    def keyword_dir(self) -> Path:
+        """The keyword index (tantivy), derived from the catalogue like the vectors."""
+        return self.home / "keywords"
+
     @classmethod
     def load(cls, **overrides) -> "Settings":
         """Build settings from the environment, then explicit non-None overrides."""

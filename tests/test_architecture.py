@@ -12,6 +12,7 @@ from import_graph import cycles, figures, graph, modules  # noqa: E402
 LIBRARY_HOMES = {
     "sqlite3": ("kb.store",),
     "chromadb": ("kb.store.vectors",),
+    "tantivy": ("kb.store.keyword_index",),
     "pypdfium2": ("kb.pdf",),
     "pdfplumber": ("kb.pdf",),
     "pytesseract": ("kb.pdf.ocr",),

@@ -23,7 +23,7 @@ def assert_resumes_to_a_consistent_store(folder, home) -> dict:
     assert summary["ingested"] + summary["unchanged"] == REPORTS
     check = json.loads(run_cli("check", "--json", home=home).stdout)
     assert check["consistent"], check
-    assert check["passages"] == check["vectors"] == summary["passages"]
+    assert check["passages"] == check["vectors"] == check["keyword_passages"] == summary["passages"]
     assert json.loads(run_cli("failures", "--json", home=home).stdout) == []
     kb = KnowledgeBase(Settings(home=home))
     paths = [path for document in kb.documents() for path in kb.catalogue.paths_of(document.doc_id)]
@@ -39,6 +39,7 @@ def reports(tmp_path_factory):
 @pytest.mark.parametrize(("stage", "stored", "pending"), [
     ("parsed", 2, 0),   # the third file is parsed and tagged, none of it written
     ("stored", 3, 1),   # the third file's rows are committed, its vectors not yet in the index
+    ("vectors", 3, 1),  # its vectors are in the index, its passages not yet in the keyword index
     ("indexed", 3, 0),  # the third file is wholly stored and indexed
 ])
 def test_ingest_killed_at_each_stage_resumes_to_a_consistent_store(reports, tmp_path, stage, stored, pending):
@@ -100,6 +101,27 @@ def test_reindex_repairs_an_index_that_lost_vectors(make_kb, tmp_path, chroma_ur
     repaired = json.loads(run_cli("reindex", home=home, env=env).stdout)
     assert repaired["documents_reindexed"] >= 1
     assert json.loads(run_cli("check", "--json", home=home, env=env).stdout)["consistent"]
+
+
+def test_reindex_rebuilds_a_keyword_index_that_was_lost_or_left_behind(make_kb, tmp_path):
+    import shutil as sh
+
+    kb = make_kb()
+    ingest_paths(kb, distinct_reports(tmp_path / "reports", 2))
+    home = kb.settings.home
+    word = kb.passages(kb.documents()[0].doc_id)[0].text.split()[-1].strip(".,;")
+    before = sorted(h.passage_id for h in kb.search(word, mode="keyword").hits)
+    assert before
+    sh.rmtree(kb.settings.keyword_dir)  # what a restore of the catalogue alone leaves
+
+    broken = run_cli("check", "--json", home=home, check=False)
+    assert broken.returncode == 1
+    report = json.loads(broken.stdout)
+    assert report["keyword_passages"] == 0 and len(report["missing_keywords"]) == report["passages"]
+    assert json.loads(run_cli("reindex", home=home).stdout)["documents_reindexed"] == 2
+    assert json.loads(run_cli("check", "--json", home=home).stdout)["consistent"]
+    fresh = KnowledgeBase(Settings(home=home, catalogue=kb.settings.catalogue))
+    assert sorted(h.passage_id for h in fresh.search(word, mode="keyword").hits) == before
 
 
 def test_an_interrupted_run_leaves_pending_documents_that_the_next_run_indexes_first(make_kb, tmp_path, chroma_url):

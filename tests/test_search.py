@@ -1,15 +1,14 @@
 """Search: safe keyword queries, semantic and hybrid rankings over the real stores."""
 
-from kb.search.searcher import fts_query, fuse, query_forms
+from kb.search.searcher import fuse, query_forms
 from kb.search.vocabulary import Vocabulary
 
 
-def test_fts_query_quotes_every_term_so_user_syntax_is_inert():
+def test_query_forms_keep_phrases_and_reduce_user_syntax_to_words():
     vocabulary = Vocabulary.load()
-    query = fts_query(query_forms(vocabulary.terms('"health visitor" NEAR(text')))
-    assert query == '"health visitor" OR "NEAR" OR "text"'
-    assert fts_query(query_forms(vocabulary.terms('text:abuse "unbalanced'))) == '"text" OR "abuse" OR "unbalanced"'
-    assert fts_query(query_forms(vocabulary.terms("the and of"))) is None
+    assert query_forms(vocabulary.terms('"health visitor" NEAR(text')) == ["health visitor", "NEAR", "text"]
+    assert query_forms(vocabulary.terms('text:abuse "unbalanced')) == ["text", "abuse", "unbalanced"]
+    assert query_forms(vocabulary.terms("the and of")) == []
 
 
 def test_reciprocal_rank_fusion_rewards_agreement():

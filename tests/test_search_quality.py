@@ -59,8 +59,8 @@ def test_filters_combine_and_every_hit_obeys_them(sample_kb):
         assert "health visitor" in {e.canonical for e in stored.entities}
 
 
-@pytest.mark.parametrize("limit", [5000, 120])  # 120: the over-fetch runs short and falls back to the join
-def test_a_broad_filter_ranks_keyword_hits_exactly_as_sqlite_filters_them(sample_kb, monkeypatch, limit):
+@pytest.mark.parametrize("limit", [5000, 120])  # 120: the over-fetch runs short and falls back
+def test_a_broad_filter_ranks_keyword_hits_exactly_as_the_restricted_index_query(sample_kb, monkeypatch, limit):
     import kb.search.searcher
 
     monkeypatch.setattr(kb.search.searcher, "OVERFETCH_LIMIT", limit)
@@ -69,13 +69,37 @@ def test_a_broad_filter_ranks_keyword_hits_exactly_as_sqlite_filters_them(sample
                 SearchFilters(review_types=("serious case review",)), SearchFilters(cases=("Daniel Pelka",))):
         for query in ("agencies did not share what they knew", "school child protection referral social care",
                       "health visitor"):
-            terms = searcher._corrected(searcher.vocabulary.terms(query))
+            keyword_query = searcher._keyword_query(searcher.vocabulary.terms(query))
             where, params = flt.sql()
-            joined = sample_kb.catalogue.keyword_search(
-                kb.search.searcher.fts_query(searcher.statistics.selective(kb.search.searcher.query_forms(terms))),
-                kb.search.searcher.CANDIDATES, where, params)
-            in_order = sorted(searcher._keyword(terms, flt), key=lambda hit: (-round(hit[1], 9), hit[0]))
-            assert in_order == sorted(joined, key=lambda hit: (-round(hit[1], 9), hit[0])), (flt, query)
+            allowed = sample_kb.catalogue.filtered_rowids(where, params)
+            direct = searcher.keywords.search(searcher.keywords.within(keyword_query, allowed), kb.search.searcher.CANDIDATES)
+            ids = sample_kb.catalogue.passage_ids_at(rowid for rowid, _ in direct)
+            joined = [(ids[rowid], score) for rowid, score in direct]
+            in_order = sorted(searcher._keyword(keyword_query, flt), key=lambda hit: (-round(hit[1], 5), hit[0]))
+            assert in_order == sorted(joined, key=lambda hit: (-round(hit[1], 5), hit[0])), (flt, query)
+
+
+def test_a_broad_filter_ranks_by_meaning_as_exact_scoring_does(sample_kb):
+    searcher = sample_kb.searcher
+    vector = sample_kb.embedder.encode(["agencies did not share what they knew"])[0]
+    for flt in (SearchFilters(year_from=2009), SearchFilters(sections=("analysis", "findings"))):
+        where, params = flt.sql()
+        matrix = searcher.matrix.fresh()
+        exact = matrix.score(vector, matrix.rows_of(sample_kb.catalogue.filtered_rowids(where, params)), 10)
+        assert [pid for pid, _ in searcher._semantic(vector, flt)[:10]] == [pid for pid, _ in exact]
+
+
+def test_filters_kept_in_memory_keep_exactly_the_rows_sql_keeps(sample_kb):
+    index = sample_kb.searcher.filter_index.fresh()
+    themes = sample_kb.searcher.theme_ids
+    for flt in (SearchFilters(year_from=2009), SearchFilters(year_to=2003), SearchFilters(year_from=2005, year_to=2012),
+                SearchFilters(themes=(themes[0],)), SearchFilters(themes=("information_sharing", "thresholds")),
+                SearchFilters(cases=("Daniel Pelka", "Peter Connelly")), SearchFilters(sections=("analysis", "findings")),
+                SearchFilters(review_types=("serious case review",), nations=("England",)),
+                SearchFilters(agencies=("health visitor",), year_from=2000), SearchFilters(cases=("No such case",)),
+                SearchFilters(areas=("Haringey",), themes=("information_sharing",))):
+        where, params = flt.sql()
+        assert index.allowed(flt).tolist() == sample_kb.catalogue.filtered_rowids(where, params).tolist(), flt
 
 
 def test_bad_filters_are_refused_with_a_reason(sample_kb):

@@ -99,21 +99,31 @@ def stats(kb: KnowledgeBase, as_json):
 @click.option("--section", "sections", multiple=True, help="findings, recommendations, chronology, analysis...")
 @click.option("--year-from", type=int)
 @click.option("--year-to", type=int)
+@click.option("--exact", is_flag=True, help="Search the words as typed: no spelling correction.")
 @click.option("--json", "as_json", is_flag=True)
 @with_kb
-def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, **lists):
+def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, exact, **lists):
     """Search the passages: hybrid by default, with filters."""
     from kb.search.filters import FilterError, SearchFilters
 
     try:
-        result = kb.search(query, k=k, mode=mode, filters=SearchFilters(year_from=year_from, year_to=year_to, **lists))
+        result = kb.search(query, k=k, mode=mode, filters=SearchFilters(year_from=year_from, year_to=year_to, **lists),
+                           exact=exact)
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
     if as_json:
         emit([asdict(h) for h in result.hits])
         return
-    if not result.hits:
+    if result.searched_as:
+        changes = ", ".join(f"{typed} → {searched}" for typed, searched in result.corrections)
+        click.echo(f"Showing results for: {result.searched_as} ({changes}); add --exact to search the words as typed.")
+    if result.no_match:
+        click.echo("No passages match: nothing in the store is close to these words or their meaning.")
+    elif not result.hits:
         click.echo("No passages matched. Try fewer words or filters, or --mode semantic.")
+    else:
+        click.echo(f"{'about ' if result.total_is_estimate else ''}{result.total} passages match; "
+                   f"showing {result.offset + 1}-{result.offset + len(result.hits)}\n")
     for n, hit in enumerate(result.hits, 1):
         pages = f"p. {hit.page}" if hit.page == hit.page_end else f"pp. {hit.page}-{hit.page_end}"
         click.echo(f"{n}. {hit.title or Path(hit.source_path).name} ({hit.year or 'n.d.'}), {pages}")
@@ -125,22 +135,24 @@ def search(kb: KnowledgeBase, query, k, mode, as_json, year_from, year_to, **lis
 
 @evaluate.command("search")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(["bm25", "dense"]),
+              help="Also run this bare baseline on the same store (repeatable): BM25 alone, or dense retrieval alone.")
 @click.option("--json", "as_json", is_flag=True)
 @with_kb
-def eval_search(kb: KnowledgeBase, path, as_json):
-    """Recall@10, MRR@10 and nDCG@10 of each search mode on graded queries."""
+def eval_search(kb: KnowledgeBase, path, baselines, as_json):
+    """Recall@10, MRR@10 and nDCG@10 of each search mode (and bare baselines) on graded queries."""
     from kb.search.evaluate import evaluate_search, read_queries
 
     try:
         queries = read_queries(path, kb.catalogue)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    result = evaluate_search(kb.searcher, queries)
+    result = evaluate_search(kb.searcher, queries, baselines=baselines)
     if as_json:
         emit(result)
         return
     click.echo(f"{len(queries)} queries, cut-off 10")
-    click.echo(f"{'mode':<10} {'recall@10':>10} {'MRR@10':>8} {'nDCG@10':>8}")
+    click.echo(f"{'ranking':<10} {'recall@10':>10} {'MRR@10':>8} {'nDCG@10':>8}")
     for mode, m in result["modes"].items():
         click.echo(f"{mode:<10} {m['recall@10']:>10.3f} {m['mrr@10']:>8.3f} {m['ndcg@10']:>8.3f}")
 
@@ -187,7 +199,7 @@ def failures(kb: KnowledgeBase, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @with_kb
 def check(kb: KnowledgeBase, as_json):
-    """Check that the catalogue and the vector index hold the same passages (exit 1 if not)."""
+    """Check that the catalogue, the vector index and the keyword index hold the same passages (exit 1 if not)."""
     if kb.vectors.embedded:  # the embedded folder is opened by one process at a time: wait for a writer
         with writing(kb.settings.home, "scrkb check"):
             report = kb.check()
@@ -200,6 +212,10 @@ def check(kb: KnowledgeBase, as_json):
             f"passages {report['passages']}, vectors {report['vectors']}, "
             f"missing {len(report['missing_vectors'])}, orphans {len(report['orphan_vectors'])}, "
             f"documents pending {len(report['documents_pending'])} (index: {report['index']})"
+        )
+        click.echo(
+            f"keyword index: {report['keyword_passages']} passages, missing {len(report['missing_keywords'])}, "
+            f"orphans {report['orphan_keywords']} ({report['keyword_index']})"
         )
         if report["backend_mismatch"]:
             stored = report["stored_embedding_backends"]
@@ -218,10 +234,10 @@ def check(kb: KnowledgeBase, as_json):
 
 
 @main.command()
-@click.option("--full", is_flag=True, help="Rewrite every vector, not only the missing ones.")
+@click.option("--full", is_flag=True, help="Rewrite every vector and the whole keyword index, not only what is missing.")
 @with_kb
 def reindex(kb: KnowledgeBase, full):
-    """Rebuild the vector index from the catalogue."""
+    """Rebuild the vector and keyword indexes from the catalogue."""
     with writing(kb.settings.home, "scrkb reindex"):
         emit(kb.reindex(full=full))
 

@@ -98,6 +98,6 @@ def restore_store(settings: Settings, archive: Path, force: bool) -> dict:
         "schema_version": staged.manifest["schema_version"], "documents": kb.stats()["documents"],
         "accounts": "accounts.sqlite3" in staged.manifest["members"],
         "migrated": kb.catalogue.migrated.message() if kb.catalogue.migrated else None,
-        "vectors_rebuilt": rebuilt["vectors"]["documents_reindexed"],
+        "vectors_rebuilt": rebuilt["documents_reindexed"],  # and their keyword rows
         "check": {key: report[key] for key in ("consistent", "passages", "vectors", "index")},
     }

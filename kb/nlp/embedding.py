@@ -116,6 +116,10 @@ class Embedder:
         """Wordpieces in the text, without the model's two special tokens."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def is_whole_word(self, word: str) -> bool:
+        """Whether the model's vocabulary holds this word whole: English words do, typos come apart."""
+        return self.count_tokens(word.lower()) == 1
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.nlp.text import read_jsonl
+from kb.search.baselines import baseline_ranking
 from kb.search.searcher import MODES, Searcher
 from kb.store.catalogue import Catalogue
 
@@ -21,8 +22,13 @@ class Query:
     relevant: dict[str, int]  # passage id -> grade (2 answers the query, 1 is related)
 
 
-def read_queries(path: Path, catalogue: Catalogue) -> list[Query]:
-    """Read queries whose relevance is anchored by document and quote, resolved to passage ids."""
+def read_queries(path: Path, catalogue: Catalogue, skipped: list | None = None) -> list[Query]:
+    """Read queries whose relevance is anchored by document and quote, resolved to passage ids.
+
+    A quote no stored passage holds is an error, unless `skipped` is given: then the
+    query is left out and its id and reason appended there (real text rendered to PDF
+    can lose a quote to a page break).
+    """
     docs = {d.meta.catalogue_id: d.doc_id for d in catalogue.documents() if d.meta.catalogue_id}
     texts: dict[str, list[tuple[str, str]]] = {}
 
@@ -41,14 +47,26 @@ def read_queries(path: Path, catalogue: Catalogue) -> list[Query]:
             relevant[found[0]] = max(relevant.get(found[0], 0), int(item["grade"]))
         return Query(str(row["id"]), row["query"], row.get("style", ""), relevant)
 
-    return read_jsonl(path, parse)
+    def lenient(row: dict) -> Query | None:
+        try:
+            return parse(row)
+        except ValueError as exc:
+            skipped.append({"id": str(row.get("id")), "reason": str(exc)})
+            return None
+
+    if skipped is None:
+        return read_jsonl(path, parse)
+    return [q for q in read_jsonl(path, lenient) if q is not None]
 
 
-def evaluate_search(searcher: Searcher, queries: list[Query], modes=MODES) -> dict:
+def evaluate_search(searcher: Searcher, queries: list[Query], modes=MODES, baselines=()) -> dict:
+    """Each mode's figures, and each bare baseline's (bm25, dense) on the same store."""
     results = {}
     for mode in modes:
         rankings = [[h.passage_id for h in searcher.search(q.text, k=CUTOFF, mode=mode).hits] for q in queries]
         results[mode] = metrics(queries, rankings)
+    for name in baselines:
+        results[name] = metrics(queries, [baseline_ranking(searcher, name, q.text, CUTOFF) for q in queries])
     return {"queries": len(queries), "cutoff": CUTOFF, "modes": results, "by_style": _by_style(searcher, queries, modes)}
 
 

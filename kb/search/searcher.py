@@ -1,15 +1,17 @@
-"""Hybrid search: FTS5 BM25 and embedding similarity fused by weighted reciprocal rank fusion.
+"""Hybrid search: BM25 (tantivy, pruned top-k) and embedding similarity, fused, then re-ranked.
 
 Unfiltered semantic ranking asks a Chroma server's HNSW index; filtered ranking takes the
 candidate ids from the catalogue and scores them exactly against an in-memory
 matrix of passage vectors, because a metadata filter in Chroma costs tens of
 milliseconds at 100k vectors where a NumPy product over the subset costs a few.
 With the embedded index every semantic ranking uses the matrix (see _semantic).
+The fused top is re-ranked with features of each candidate (kb/search/rerank.py),
+and a query with no real evidence on either side answers that nothing matches
+(kb/search/evidence.py).
 """
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -18,22 +20,29 @@ import numpy as np
 
 from kb.models import Hit
 from kb.nlp.embedding import Embedder
+from kb.search.evidence import Evidence, weighs_nothing
+from kb.search.filter_index import FilterIndex
 from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
+from kb.search.matrix import VectorMatrix
+from kb.search.rerank import Reranker
+from kb.search.spelling import Correction, correct, rewrite
 from kb.search.term_statistics import TermStatistics
 from kb.search.vocabulary import Term, Vocabulary
 from kb.store.catalogue import Catalogue
+from kb.store.keyword_index import KeywordIndex
 from kb.store.vectors import VectorIndex
 
 MODES = ("hybrid", "keyword", "semantic")
 # Reciprocal rank fusion's k: 10 rewarded agreement near the top better than the usual 60 on
 # the development queries (nDCG@10 0.555 against 0.526).
 RRF_K = 10
-# How alike a misspelt word and an indexed word must be (difflib ratio) to search for both.
-SPELLING_CUTOFF = 0.8
 CANDIDATES = 100
+# How much another way of writing a term (a synonym, the expansion of an abbreviation) counts
+# against the words typed, in the keyword ranking.
+ALTERNATIVE_WEIGHT = 0.5
 # A filtered keyword query keeping at least this share of the store is ranked unfiltered, over-fetching
-# up to OVERFETCH_LIMIT rows, then filtered; narrower filters go to SQLite's join.
+# up to OVERFETCH_LIMIT rows, then filtered; narrower filters restrict the index query to their rows.
 OVERFETCH_SHARE = 0.05
 OVERFETCH_LIMIT = 5000
 REMEMBERED_FILTERS = 32
@@ -46,6 +55,9 @@ SIMILAR_POOL = 200
 SHARED_THEME_BONUS = 0.08
 GENERIC_SECTION_PENALTY = 0.1
 GENERIC_SECTIONS = frozenset({"scope", "glossary", "appendix"})
+# A keyword count whose words together hold more passages than this is estimated, not counted:
+# counting visits every posting, which is what the pruned ranking avoids.
+EXACT_COUNT_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -65,17 +77,36 @@ class SearchResult:
     query: str
     mode: str
     hits: list[Hit]
-    total: int  # distinct passages either ranking found, before paging
+    total: int  # passages matching (the query's words, or among the closest in meaning), before paging
     offset: int = 0
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    total_is_estimate: bool = False  # `total` is an estimate (a ranking stopped at its cap): say "about N"
-    corrections: list[tuple[str, str]] = field(default_factory=list)  # (word typed, word searched instead)
+    total_is_estimate: bool = False  # True only where `total` is an estimate
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # (typed word, word searched instead)
     searched_as: str | None = None  # the query actually searched, when it differs from the one typed
-    no_match: bool = False  # nothing meaningful matched the query; hits is empty
+    no_match: bool = False  # nothing matched meaningfully: no hits are returned
+
+
+@dataclass
+class Ranked:
+    """A query's rankings and their fusion: what re-ranking, paging and counting start from."""
+
+    terms: list[Term]
+    corrections: list[Correction]
+    searched: str
+    filters: SearchFilters
+    keyword_query: object
+    keyword: list[tuple[str, float]]
+    semantic: list[tuple[str, float]]
+    rankings: dict[str, list[str]]
+    fused: dict[str, float]
+    ordered: list[str]
+    query_vector: np.ndarray | None
+    evidence: Evidence
+    names_only: bool = False  # the query is nothing but a case's name
 
 
 def query_forms(terms: list[Term]) -> list[str]:
-    """Every way of writing every term, reduced to the words FTS5 can search for."""
+    """Every way of writing every term, reduced to the words the keyword index can search for."""
     forms = []
     for term in terms:
         for alternative in term.alternatives:
@@ -83,15 +114,6 @@ def query_forms(terms: list[Term]) -> list[str]:
             if words:
                 forms.append(" ".join(words).replace('"', ""))
     return list(dict.fromkeys(forms))
-
-
-def fts_query(forms: list[str]) -> str | None:
-    """An FTS5 query OR-ing the forms, each quoted so user syntax stays inert.
-
-    Quoting means operators a user types (NEAR, column filters, stray quotes)
-    are searched for as words, never run as FTS5 syntax.
-    """
-    return " OR ".join(f'"{form}"' for form in forms) or None
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str, float]:
@@ -103,49 +125,6 @@ def fuse(rankings: dict[str, list[str]], weights: dict[str, float]) -> dict[str,
     return scores
 
 
-class _Matrix:
-    """Every passage vector in memory, reloaded when the catalogue's generation changes."""
-
-    def __init__(self, catalogue: Catalogue):
-        self.catalogue = catalogue
-        self.generation = -1
-        self.ids: list[str] = []
-        self.row: dict[str, int] = {}
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self.doc_ids: list[str] = []
-        self.cases: list[str | None] = []
-        self.rowids = np.zeros(0, dtype=np.int64)  # ascending: the catalogue's rowid of each row
-        self._lock = threading.Lock()
-
-    def fresh(self) -> "_Matrix":
-        generation = self.catalogue.generation()
-        if generation != self.generation:
-            with self._lock:
-                if generation != self.generation:
-                    self.ids, self.vectors, self.doc_ids, self.cases, self.rowids = self.catalogue.embedding_matrix()
-                    self.row = {pid: i for i, pid in enumerate(self.ids)}
-                    self.generation = generation
-        return self
-
-    def rows_of(self, rowids: np.ndarray) -> np.ndarray:
-        """Matrix rows of these catalogue rowids; rowids the matrix does not hold (yet) are left out."""
-        if not len(self.rowids):
-            return np.zeros(0, dtype=np.int64)
-        rows = np.minimum(np.searchsorted(self.rowids, rowids), len(self.rowids) - 1)
-        return rows[self.rowids[rows] == rowids]
-
-    def score(self, query: np.ndarray, rows: np.ndarray | None, limit: int) -> list[tuple[str, float]]:
-        """The `limit` rows most like the query, among `rows` (all when None)."""
-        if rows is None:
-            rows = np.arange(len(self.ids))
-        if not len(rows):
-            return []
-        sims = self.vectors[rows] @ query
-        top = np.argpartition(-sims, limit - 1)[:limit] if len(rows) > limit else np.arange(len(rows))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [(self.ids[rows[i]], float(sims[i])) for i in top]
-
-
 class Searcher:
     def __init__(
         self,
@@ -155,6 +134,7 @@ class Searcher:
         vocabulary: Vocabulary,
         theme_ids: list[str],
         weights: Weights = Weights(),
+        keywords: KeywordIndex | None = None,
     ):
         self.catalogue = catalogue
         self.vectors = vectors
@@ -162,8 +142,11 @@ class Searcher:
         self.vocabulary = vocabulary
         self.theme_ids = theme_ids
         self.weights = weights
-        self.matrix = _Matrix(catalogue)
-        self.statistics = TermStatistics(catalogue)
+        self.keywords = keywords or KeywordIndex(catalogue.path.parent / "keywords")
+        self.matrix = VectorMatrix(catalogue)
+        self.filter_index = FilterIndex(catalogue)
+        self.statistics = TermStatistics(catalogue, self.keywords)
+        self.reranker = Reranker.load()
         self._allowed_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._allowed_lock = threading.Lock()
 
@@ -178,27 +161,59 @@ class Searcher:
         exact: bool = False,
     ) -> SearchResult:
         """Rank passages for a query; `exact` searches the words as typed, with no spelling correction."""
+        depth = max(CANDIDATES, 2 * (offset + k))
+        ranked = self.rank(query, mode, filters, depth, exact)
+        result = SearchResult(query, mode, [], total=0, offset=offset,
+                              corrections=[(c.typed, c.searched) for c in ranked.corrections],
+                              searched_as=ranked.searched if ranked.corrections else None)
+        if weighs_nothing(ranked.evidence, mode):
+            result.no_match = True
+            return result
+        ordered, fused = ranked.ordered, ranked.fused
+        # A query that is only a case's name asks for that case's reports: the fused order, where the
+        # case's ranking counts thrice, already says so, and the passages' words would not.
+        if mode == "hybrid" and self.reranker.active and ranked.query_vector is not None and not ranked.names_only:
+            ids = ordered[: self.reranker.depth]
+            ordered, fused = self.reranker.rerank(ordered, fused, self.rerank_features(ranked, ids))
+        keyword, semantic = dict(ranked.keyword), dict(ranked.semantic)
+        groups = self._collapse(ordered, offset + k)
+        result.hits = self._hits(groups[offset : offset + k], fused, keyword, semantic, ranked.rankings,
+                                 ranked.terms, ranked.query_vector)
+        result.total, result.total_is_estimate = self._total(ranked.keyword_query, ranked.filters, mode,
+                                                             ranked.keyword, ranked.ordered, depth)
+        if facets:
+            result.facets = self.catalogue.facets(ordered)
+        return result
+
+    def rank(self, query: str, mode: str = "hybrid", filters: SearchFilters | None = None,
+             depth: int = CANDIDATES, exact: bool = False) -> "Ranked":
+        """Both rankings of a query and their fusion, before re-ranking and paging."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         filters = (filters or SearchFilters()).validate(self.theme_ids)
         terms = self.vocabulary.terms(query)
-        if not exact:
-            terms = self._corrected(terms)
-        keyword = self._keyword(terms, filters) if mode != "semantic" else []
+        corrections: list[Correction] = [] if exact else correct(
+            terms, self.statistics, self.vocabulary, self.embedder.is_whole_word)
+        searched = rewrite(query, corrections) if corrections else query
+        if corrections:
+            terms = self.vocabulary.terms(searched)
+        keyword_query = self._keyword_query(terms)
+        keyword = self._keyword(keyword_query, filters, depth) if mode != "semantic" else []
         # Keyword mode never embeds the query: its best sentence is chosen by the terms it holds.
-        wanted = mode != "keyword" and query.strip()
-        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(query)])[0] if wanted else None
-        semantic = self._semantic(query_vector, filters) if mode != "keyword" and query_vector is not None else []
+        wanted = mode != "keyword" and searched.strip()
+        query_vector = self.embedder.encode([self.vocabulary.expand_for_embedding(searched)])[0] if wanted else None
+        semantic = self._semantic(query_vector, filters, depth) if query_vector is not None else []
         rankings = {"keyword": [p for p, _ in keyword], "semantic": [p for p, _ in semantic]}
         cases = self.vocabulary.cases_named(terms)
         if cases and not filters.cases:
             # A query naming a case ("Baby P health visitor") is mostly about that case's
             # reports, though few of their passages repeat the child's name.
             in_case = replace(filters, cases=tuple(cases))
-            rankings["case"] = [
-                p for p, _ in (self._semantic(query_vector, in_case) if query_vector is not None and mode != "keyword"
-                               else self._keyword([t for t in terms if t.text.lower() not in self.vocabulary.cases], in_case))
-            ]
+            if query_vector is not None:
+                rankings["case"] = [p for p, _ in self._semantic(query_vector, in_case, depth)]
+            else:
+                rest = self._keyword_query([t for t in terms if t.text.lower() not in self.vocabulary.cases])
+                rankings["case"] = [p for p, _ in self._keyword(rest, in_case, depth)]
         if filters.themes:
             rankings["theme"] = self._by_theme_strength(rankings, filters.themes)
         # A query that is nothing but a case's name is a request for that case's reports.
@@ -207,14 +222,28 @@ class Searcher:
         fused = fuse(rankings, {"keyword": self.weights.keyword, "semantic": self.weights.semantic, "case": case_weight,
                                 "theme": self.weights.theme})
         ordered = sorted(fused, key=lambda pid: (-fused[pid], pid))
-        groups = self._collapse(ordered)
-        page = groups[offset : offset + k]
-        hits = self._hits(page, fused, dict(keyword), dict(semantic), rankings, terms, query_vector)
-        result = SearchResult(query, mode, hits, total=len(groups), offset=offset,
-                              total_is_estimate=max(len(keyword), len(semantic)) >= CANDIDATES)
-        if facets:
-            result.facets = self.catalogue.facets(ordered)
-        return result
+        evidence = Evidence.of(terms, self.statistics, keyword, semantic)
+        return Ranked(terms, corrections, searched, filters, keyword_query, keyword, semantic, rankings, fused,
+                      ordered, query_vector, evidence, names_only=bool(terms) and naming == 1)
+
+    def rerank_features(self, ranked: "Ranked", ids: list[str]) -> np.ndarray:
+        """The re-ranker's features of these candidates (kb/search/rerank.py)."""
+        matrix = self.matrix.fresh()
+        sentences = self.catalogue.sentence_vectors(ids)
+        texts = self.catalogue.passage_texts(ids)
+        forms = [
+            [self.keywords.analyse(alternative) for alternative in term.alternatives] for term in ranked.terms
+        ]
+        coverage = {}
+        for pid in ids:
+            tokens = set(self.keywords.analyse(texts.get(pid, "")))
+            held = sum(1 for term in forms if any(form and set(form) <= tokens for form in term))
+            coverage[pid] = held / len(forms) if forms else 0.0
+        lengths = {pid: len(text.split()) for pid, text in texts.items()}
+        named = set(self.vocabulary.cases_named(ranked.terms))
+        in_named = {pid for pid in ids if pid in matrix.row and matrix.cases[matrix.row[pid]] in named}
+        return self.reranker.features(ids, ranked.fused, dict(ranked.keyword), dict(ranked.semantic),
+                                      ranked.query_vector, matrix, sentences, coverage, lengths, in_named)
 
     def similar(self, passage_id: str, k: int = 10) -> list[Hit]:
         """The passages most like this one in other cases (or other documents, when the case is unknown)."""
@@ -269,57 +298,106 @@ class Searcher:
 
     # --- the two rankings ------------------------------------------------------
 
-    def _corrected(self, terms: list[Term]) -> list[Term]:
-        """Add the nearest indexed word to each word the index has never seen ("sherrif")."""
-        fixed = []
-        for term in terms:
-            word = term.text.lower()
-            if term.phrase or " " in word or len(word) < 5 or not word.isalpha() or self.statistics.passages_with([word])[0]:
-                fixed.append(term)
-                continue
-            close = difflib.get_close_matches(word, self.statistics.indexed_words(), n=2, cutoff=SPELLING_CUTOFF)
-            fixed.append(Term(term.text, term.alternatives + tuple(close)) if close else term)
-        return fixed
+    def _keyword_query(self, terms: list[Term]):
+        kept = set(self.statistics.selective(query_forms(terms)))
+        # Each term's forms, the one typed first: the others count less (ALTERNATIVE_WEIGHT).
+        typed_first = [replace(term, alternatives=(term.text, *term.alternatives)) for term in terms]
+        groups = [[self.keywords.analyse(form) for form in query_forms([term]) if form in kept] for term in typed_first]
+        return self.keywords.query(groups, self.reranker.field_boosts, ALTERNATIVE_WEIGHT)
 
-    def _keyword(self, terms: list[Term], filters: SearchFilters) -> list[tuple[str, float]]:
-        query = fts_query(self.statistics.selective(query_forms(terms)))
-        if not query:
+    def _keyword(self, query, filters: SearchFilters, limit: int = CANDIDATES) -> list[tuple[str, float]]:
+        if query is None:
             return []
         if filters.is_empty():
-            return self.catalogue.keyword_search(query, CANDIDATES)
-        allowed = self._allowed(filters)
-        share = len(allowed) / max(1, len(self.matrix.fresh().rowids))
-        if share >= OVERFETCH_SHARE:
-            # Rank without the filter and keep the allowed rows: exact whenever enough survive,
-            # and it spares the join a filtered FTS5 query makes for every matching passage.
-            fetch = int(min(OVERFETCH_LIMIT, 2 * CANDIDATES / share))
-            ranked = self.catalogue.keyword_ranking(query, fetch)
-            rowids = np.fromiter((rowid for rowid, _, _ in ranked), dtype=np.int64, count=len(ranked))
-            kept = [(pid, score) for (_, pid, score), ok in zip(ranked, np.isin(rowids, allowed)) if ok]
-            if len(kept) >= CANDIDATES or len(ranked) < fetch:
-                return kept[:CANDIDATES]
-        where, params = filters.sql()
-        return self.catalogue.keyword_search(query, CANDIDATES, where, params)
+            ranked = self.keywords.search(query, limit)
+        else:
+            allowed = self._allowed(filters)
+            share = len(allowed) / max(1, len(self.matrix.fresh().rowids))
+            ranked = None
+            if share >= OVERFETCH_SHARE:
+                # Rank without the filter and keep the allowed rows: exact whenever enough survive,
+                # and the pruned ranking stays pruned.
+                fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
+                wide = self.keywords.search(query, fetch)
+                rowids = np.fromiter((rowid for rowid, _ in wide), dtype=np.int64, count=len(wide))
+                kept = [hit for hit, ok in zip(wide, _within(rowids, allowed)) if ok]
+                if len(kept) >= limit or len(wide) < fetch:
+                    ranked = kept[:limit]
+            if ranked is None:
+                ranked = self.keywords.search(self.keywords.within(query, allowed), limit) if len(allowed) else []
+        ids = self.matrix.fresh().ids_at([rowid for rowid, _ in ranked])
+        missing = [rowid for rowid, _ in ranked if rowid not in ids]
+        if missing:  # added since the matrix was loaded
+            ids.update(self.catalogue.passage_ids_at(missing))
+        return [(ids[rowid], score) for rowid, score in ranked if rowid in ids]
 
-    def _semantic(self, vector: np.ndarray, filters: SearchFilters) -> list[tuple[str, float]]:
-        if filters.is_empty() and not self.vectors.embedded:
-            return self.vectors.query(vector, CANDIDATES)
-        # An embedded index is opened only by the process writing it (an ingest), so readers rank the
-        # catalogue's own vectors: exact, and reloaded as soon as a document commits.
+    def _semantic(self, vector: np.ndarray, filters: SearchFilters, limit: int = CANDIDATES) -> list[tuple[str, float]]:
         matrix = self.matrix.fresh()
-        rows = None if filters.is_empty() else matrix.rows_of(self._allowed(filters))
-        return matrix.score(vector, rows, CANDIDATES)
+        if self.vectors.embedded:
+            # An embedded index is opened only by the process writing it (an ingest), so readers rank the
+            # catalogue's own vectors: exact, and reloaded as soon as a document commits.
+            return matrix.score(vector, None if filters.is_empty() else matrix.rows_of(self._allowed(filters)), limit)
+        if filters.is_empty():
+            return self.vectors.query(vector, limit)
+        allowed = self._allowed(filters)
+        share = len(allowed) / max(1, len(matrix.rowids))
+        if share >= OVERFETCH_SHARE:
+            # A broad filter: the index's nearest neighbours, over-fetched, then filtered. Scoring a
+            # quarter of 540,000 vectors exactly reads 200 MB a query; the index reads a few.
+            fetch = int(min(OVERFETCH_LIMIT, 2 * limit / share))
+            wide = [(pid, sim) for pid, sim in self.vectors.query(vector, fetch) if pid in matrix.row]
+            rowids = matrix.rowids[np.fromiter((matrix.row[pid] for pid, _ in wide), dtype=np.int64, count=len(wide))]
+            kept = [hit for hit, ok in zip(wide, _within(rowids, allowed)) if ok]
+            if len(kept) >= limit or len(wide) < fetch:
+                return kept[:limit]
+        return matrix.score(vector, matrix.rows_of(allowed), limit)
+
+    def _total(self, query, filters: SearchFilters, mode: str, keyword, ordered: list[str], depth: int) -> tuple[int, bool]:
+        """Passages matching, and whether that is an estimate.
+
+        Keyword matches are those holding a query word, counted in the index (estimated
+        when their words together hold very many passages, as counting visits every
+        posting, which the pruned ranking avoids, and within a broad filter when more
+        than OVERFETCH_LIMIT match unfiltered); the passages ranked by meaning alone are
+        added, counted exactly. By meaning alone the count is an estimate when the
+        ranking was cut at its depth: more passages would have followed.
+        """
+        if query is None or mode == "semantic":
+            return len(ordered), len(ordered) >= depth
+        allowed = None if filters.is_empty() else self._allowed(filters)
+        share = 1.0 if allowed is None else len(allowed) / max(1, len(self.matrix.fresh().rowids))
+        if allowed is not None and share < OVERFETCH_SHARE:
+            matching, estimate = self.keywords.count(self.keywords.within(query, allowed)), False
+        elif self.keywords.count_bound(query) > EXACT_COUNT_LIMIT:
+            matching, estimate = round(self.keywords.estimate(query) * share), True
+        else:
+            matching, estimate = self.keywords.count(query), False
+            if allowed is not None:
+                # Counting within a broad filter would be a query over tens of thousands of rowids:
+                # the unfiltered matches are listed and kept when few, else the filter's share stands in.
+                if matching <= OVERFETCH_LIMIT:
+                    rowids = np.fromiter((r for r, _ in self.keywords.search(query, max(1, matching))), dtype=np.int64)
+                    matching = int(_within(rowids, allowed).sum())
+                else:
+                    matching, estimate = round(matching * share), True
+        held = {pid for pid, _ in keyword}
+        others = [pid for pid in ordered if pid not in held]
+        if others and matching <= len(held):  # every keyword match was ranked: the others hold no query word
+            matching += len(others)
+        elif others:
+            rowids = np.asarray(sorted(self.catalogue.rowids_of(others).values()), dtype=np.int64)
+            matching += len(others) - self.keywords.count(self.keywords.within(query, rowids))
+        return max(matching, len(ordered)), estimate
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
-        """The rowids a filter keeps; the last few filters are remembered, as a reader pages
-        through results and both rankings of one query ask for the same filter."""
+        """The rowids a filter keeps (kb/search/filter_index.py); the last few filters are remembered,
+        as a reader pages through results and both rankings of one query ask for the same filter."""
         key = (self.catalogue.generation(), self.catalogue.reviews_version() if filters.themes else 0, filters)
         with self._allowed_lock:
             if key in self._allowed_cache:
                 self._allowed_cache.move_to_end(key)
                 return self._allowed_cache[key]
-        where, params = filters.sql()
-        rowids = self.catalogue.filtered_rowids(where, params)
+        rowids = self.filter_index.fresh().allowed(filters)
         with self._allowed_lock:
             self._allowed_cache[key] = rowids
             while len(self._allowed_cache) > REMEMBERED_FILTERS:
@@ -328,8 +406,14 @@ class Searcher:
 
     # --- results ---------------------------------------------------------------
 
-    def _collapse(self, ordered: list[str]) -> list[list[str]]:
-        """Group near-identical passages under the best-ranked one."""
+    def _collapse(self, ordered: list[str], wanted: int | None = None) -> list[list[str]]:
+        """Group near-identical passages under the best-ranked one.
+
+        Only as far down the ranking as `wanted` groups need (three candidates a group):
+        the groups past the page are never shown.
+        """
+        if wanted is not None:
+            ordered = ordered[: 3 * wanted]
         matrix = self.matrix.fresh()
         rows = [matrix.row.get(pid) for pid in ordered]
         vectors = np.zeros((len(ordered), matrix.vectors.shape[1] or 1), dtype=np.float32)
@@ -401,6 +485,15 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _within(rowids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Which of these rowids the ascending `allowed` holds: a binary search each, where np.isin
+    would hash all of `allowed` (tens of thousands of rows) on every query."""
+    if not len(allowed):
+        return np.zeros(len(rowids), dtype=bool)
+    at = np.minimum(np.searchsorted(allowed, rowids), len(allowed) - 1)
+    return allowed[at] == rowids
 
 
 def _rank(ids: list[str], pid: str) -> int | None:

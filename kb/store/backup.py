@@ -41,7 +41,7 @@ CATALOGUE, ACCOUNTS = "catalogue.sqlite3", "accounts.sqlite3"
 # Folders of a store home rebuilt from the catalogue (or from the PDFs): never archived, and
 # replaced by restore --force. A new derived index adds its folder here and its rebuild to
 # KnowledgeBase.rebuild_derived.
-DERIVED = ("chroma", "cache")
+DERIVED = ("chroma", "keywords", "cache")
 CHUNK = 1 << 20
 
 
