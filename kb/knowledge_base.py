@@ -25,6 +25,7 @@ from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
 from kb.themes.quality import Quality, load_quality
 from kb.themes.reviews import TagReviews
+from kb.themes.model import ThemeModel
 from kb.themes.tagger import ThemeTagger
 from kb.themes.taxonomy import load_taxonomy
 
@@ -71,6 +72,7 @@ class KnowledgeBase:
         return ThemeTagger(
             load_taxonomy(self.settings.user_themes), self.embedder,
             Calibration.load(own) if own.exists() else Calibration.load(), cache_dir=self.settings.home / "cache",
+            model=ThemeModel.load(),
         )
 
     @cached_property

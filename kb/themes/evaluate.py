@@ -12,7 +12,7 @@ import numpy as np
 from kb.nlp.spacy_pipeline import analyse
 from kb.nlp.text import read_jsonl
 from kb.themes.calibration import CALIBRATION_FILE, Calibration
-from kb.themes.classifier import SHIPPED_DIR
+from kb.themes.classifier import SHIPPED_DIR, fingerprint
 from kb.themes.tagger import ThemeScore, ThemeTagger
 
 GRID = np.round(np.arange(0.30, 0.951, 0.025), 3)
@@ -52,22 +52,23 @@ def evaluate_file(tagger: ThemeTagger, path: Path, calibrate: bool = False) -> d
     gold = [item.themes for item in items]
     ids = tagger.taxonomy.ids
     if calibrate:
-        tagger.calibration = calibrate_thresholds(ids, gold, scores)
+        tagger.calibration = calibrate_thresholds(ids, gold, scores, tagger.calibration.gate)
         tagger.calibration.save(CALIBRATION_FILE, {
             "taxonomy_version": tagger.version,
             "development_set": f"{path.name} sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}",
         })
         if all(theme.source == "built-in" for theme in tagger.taxonomy.themes):
-            tagger.classifier.save(SHIPPED_DIR / f"theme_classifier-{tagger.taxonomy.fingerprint}.npz")
+            tagger.classifier.save(SHIPPED_DIR / f"theme_classifier-{fingerprint(tagger.taxonomy)}.npz")
     result = report(ids, gold, [predicted(s, tagger.calibration) for s in scores])
-    result["cross_validated_macro_f1"] = cross_validated(ids, gold, scores)["macro_f1"]
+    result["cross_validated_macro_f1"] = cross_validated(ids, gold, scores, tagger.calibration.gate)["macro_f1"]
     result["taxonomy_version"] = tagger.version
     result["thresholds"] = tagger.calibration.source
     return result
 
 
-def predicted(scores: dict[str, ThemeScore], thresholds: Calibration) -> set[str]:
-    return {t for t, s in scores.items() if s.score >= thresholds.threshold(t) and not s.naming_only}
+def predicted(scores: dict[str, ThemeScore], calibration: Calibration) -> set[str]:
+    return {t for t, s in scores.items()
+            if s.score >= calibration.threshold(t) and s.gate >= calibration.gate and not s.naming_only}
 
 
 def report(theme_ids: list[str], gold: list[set[str]], pred: list[set[str]]) -> dict:
@@ -85,13 +86,15 @@ def report(theme_ids: list[str], gold: list[set[str]], pred: list[set[str]]) -> 
     return {"themes": per_theme, "micro": _prf(tp_all, fp_all, fn_all), "macro_f1": round(macro, 4), "items": len(gold)}
 
 
-def calibrate_thresholds(theme_ids: list[str], gold: list[set[str]], scores: list[dict[str, ThemeScore]]) -> Calibration:
-    """Choose each theme's threshold to maximise F1, shrunk towards the best global threshold."""
+def calibrate_thresholds(theme_ids: list[str], gold: list[set[str]], scores: list[dict[str, ThemeScore]],
+                         gate: float = 0.0) -> Calibration:
+    """Choose each theme's threshold to maximise F1, shrunk towards the best global threshold; the
+    finding gate's cut stays as given."""
     def f1_at(theme, t, idx):
         tp = fp = fn = 0
         for i in idx:
             s = scores[i].get(theme)
-            hit = s is not None and s.score >= t and not s.naming_only
+            hit = s is not None and s.score >= t and s.gate >= gate and not s.naming_only
             tp += hit and theme in gold[i]
             fp += hit and theme not in gold[i]
             fn += (not hit) and theme in gold[i]
@@ -105,10 +108,10 @@ def calibrate_thresholds(theme_ids: list[str], gold: list[set[str]], scores: lis
             continue
         best = max(GRID, key=lambda t: (f1_at(theme, t, idx), -abs(t - global_t)))
         thresholds[theme] = float(SHRINK * best + (1 - SHRINK) * global_t)
-    return Calibration(thresholds=thresholds, default=float(global_t), source="calibrated")
+    return Calibration(thresholds=thresholds, default=float(global_t), source="calibrated", gate=gate)
 
 
-def cross_validated(theme_ids, gold, scores, seed: int = 13) -> dict:
+def cross_validated(theme_ids, gold, scores, gate: float = 0.0, seed: int = 13) -> dict:
     """Macro-F1 with thresholds chosen on the other folds: what to expect on unseen text."""
     order = list(range(len(gold)))
     random.Random(seed).shuffle(order)
@@ -116,7 +119,7 @@ def cross_validated(theme_ids, gold, scores, seed: int = 13) -> dict:
     for k in range(FOLDS):
         test = order[k::FOLDS]
         train = [i for i in order if i not in set(test)]
-        cal = calibrate_thresholds(theme_ids, [gold[i] for i in train], [scores[i] for i in train])
+        cal = calibrate_thresholds(theme_ids, [gold[i] for i in train], [scores[i] for i in train], gate)
         for i in test:
             pred[i] = predicted(scores[i], cal)
     return report(theme_ids, gold, pred)

@@ -88,13 +88,13 @@ def grouped_folds(groups: list[str], k: int = FOLDS, seed: int = SEED) -> list[l
 
 
 def cross_validated_predictions(theme_ids: list[str], gold: list[set[str]], scores: list[dict[str, ThemeScore]],
-                                folds: list[list[int]]) -> list[set[str]]:
+                                folds: list[list[int]], gate: float = 0.0) -> list[set[str]]:
     """Each item's predicted themes at thresholds calibrated on the other folds."""
     pred: list[set[str]] = [set() for _ in gold]
     for test in folds:
         held = set(test)
         train = [i for i in range(len(gold)) if i not in held]
-        calibration = calibrate_thresholds(theme_ids, [gold[i] for i in train], [scores[i] for i in train])
+        calibration = calibrate_thresholds(theme_ids, [gold[i] for i in train], [scores[i] for i in train], gate)
         for i in test:
             pred[i] = predicted(scores[i], calibration)
     return pred
@@ -188,7 +188,7 @@ def measure_quality(tagger: ThemeTagger, items: list[GroupedItem], evaluation_se
     groups = [item.group for item in items]
     gold = [item.themes for item in items]
     scores = score_items(tagger, items)
-    pred = cross_validated_predictions(theme_ids, gold, scores, grouped_folds(groups, folds, seed))
+    pred = cross_validated_predictions(theme_ids, gold, scores, grouped_folds(groups, folds, seed), tagger.calibration.gate)
     method = f"grouped {folds}-fold cross-validation by {grouping}; thresholds chosen on the training folds"
     return quality_record(
         measure_predictions(theme_ids, gold, pred, groups, resamples, seed), taxonomy_version=tagger.version,

@@ -81,9 +81,9 @@ def evaluate_reviews(catalogue: Catalogue, tagger: ThemeTagger, calibrate: bool 
     if not calibrate:
         return result
     eligible = _eligible(items, theme_ids)
-    chosen = calibrate_thresholds(theme_ids, gold, scores)
+    chosen = calibrate_thresholds(theme_ids, gold, scores, tagger.calibration.gate)
     thresholds = {**tagger.calibration.thresholds, **{t: chosen.threshold(t) for t in eligible}}
-    calibration = Calibration(thresholds, tagger.calibration.default, "reviews")
+    calibration = Calibration(thresholds, tagger.calibration.default, "reviews", tagger.calibration.gate)
     result["recalibrated"] = {t: round(thresholds[t], 3) for t in eligible}
     result["not_recalibrated"] = (f"themes with fewer than {MIN_REVIEWED} reviewed tags, or fewer than "
                                   f"{MIN_EACH_SIDE} on either side, keep their thresholds")

@@ -1,12 +1,14 @@
 """Tag passages with failure themes: a score in [0, 1], whether the passage shows the
 theme or only names it, and the sentences that carry it.
 
-Two signals, each doing what it does best: a linear classifier over sentence and
-passage embeddings (trained on the taxonomy's own sentences), and lemma cues
-from the taxonomy (indicators that show a failure, terms that name it) with
-negation handled. A sentence written as a recommendation, or a passage in a
-glossary or recommendations section without an indicator, names a theme rather
-than showing it.
+The tagger measures each passage against each theme (kb/themes/features.py: how
+close its sentences come to the theme's own examples, whether the theme's cues
+fire, how much of it reads like a review describing itself), and a model learnt
+from labelled real review text (kb/themes/model.py) turns those measurements and
+the passage's words into a probability. A passage the model's finding gate judges
+to show no failure at all (a method section, terms of reference, the law, a bare
+account of events) gets no theme. A passage that only names a theme (a heading, a
+glossary, a recommendation) is tagged "names".
 """
 
 from __future__ import annotations
@@ -23,16 +25,20 @@ from kb.nlp.embedding import Embedder
 from kb.nlp.spacy_pipeline import analyse, pipeline
 from kb.themes.calibration import Calibration
 from kb.themes.classifier import ThemeClassifier
+from kb.themes.features import theme_features
+from kb.themes.lexical import document
 from kb.themes.lexicon import NEGATIONS, Cue, Lexicon, content_lemmas
+from kb.themes.model import ThemeModel, gate_inputs
 from kb.themes.taxonomy import Taxonomy
 
-SENTENCE_WEIGHT = 0.5
-PASSAGE_WEIGHT = 0.5
 INDICATOR_WEIGHT = 0.3
 TERM_WEIGHT = 0.15
 MAX_EVIDENCE = 3
 # How much of its passage's direction a sentence vector keeps (see `embed`).
 CONTEXT_SHARE = 0.3
+# Wordpieces per window when a text is longer than the model reads (256): its sentences
+# are embedded in windows of whole sentences, as ingest's passages already are.
+WINDOW_TOKENS = 240
 NAMING_SECTIONS = {"recommendations", "glossary", "scope", "appendix"}
 # Recommendation and aspiration language: the theme is named, not shown.
 MODAL = re.compile(
@@ -57,14 +63,21 @@ class ThemeScore:
     score: float
     sentences: list[SentenceScore] = field(default_factory=list)
     naming_only: bool = False
+    gate: float = 1.0  # how likely the passage is to show any theme (the same for every theme of a passage)
 
 
 class ThemeTagger:
-    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, calibration: Calibration, cache_dir: Path | None = None):
+    def __init__(self, taxonomy: Taxonomy, embedder: Embedder, calibration: Calibration, cache_dir: Path | None = None,
+                 model: ThemeModel | None = None):
         self.taxonomy = taxonomy
         self.embedder = embedder
         self.calibration = calibration
         self.cache_dir = cache_dir
+        self.model = model
+        self.family = np.array([t.group == "family" for t in taxonomy.themes], dtype=np.float32)
+        self.carer = np.array([t.about == "carer" for t in taxonomy.themes], dtype=np.float32)
+        builtin = np.array([t.source == "built-in" for t in taxonomy.themes])
+        self.reference = builtin if builtin.any() else np.ones(len(taxonomy.themes), dtype=bool)
 
     @property
     def version(self) -> str:
@@ -104,34 +117,48 @@ class ThemeTagger:
         section_kinds: list[str | None] | None = None,
     ) -> list[dict[str, ThemeScore]]:
         """Score every theme for each passage, from its sentences and their vectors."""
-        passage_probs = self.classifier.probabilities(np.asarray(passage_vectors))
+        passage_vectors = np.asarray(passage_vectors)
+        features = theme_features(self.classifier, self._lexicon, self.family, self.carer, self.reference, texts, sentences, sentence_vectors,
+                                  passage_vectors)
+        probs, gates = self.probabilities(features, sentences, sentence_vectors, passage_vectors)
         results = []
         for i, text in enumerate(texts):
-            sents = sentences[i]
-            if not sents:
+            if not sentences[i]:
                 results.append({})
                 continue
-            probs = self.classifier.probabilities(np.asarray(sentence_vectors[i]))
             kind = section_kinds[i] if section_kinds else None
-            results.append(self._score_passage(text, sents, probs, passage_probs[i], kind))
+            sentence_probs = self.classifier.probabilities(np.asarray(sentence_vectors[i]))
+            results.append(self._score_passage(text, sentences[i], sentence_probs, probs[i], float(gates[i]), kind))
         return results
 
-    def _score_passage(self, text, sents, probs, passage_probs, section_kind) -> dict[str, ThemeScore]:
+    def probabilities(self, features, sentences, sentence_vectors, passage_vectors) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's probability per theme and its finding gate; without a trained model, the
+        features' own best guess (the classifier's, raised by cues) and an open gate."""
+        if self.model is None:
+            guess = np.clip(0.5 * features[:, :, 0] + 0.5 * features[:, :, 2] + INDICATOR_WEIGHT * features[:, :, 10], 0, 1)
+            return guess, np.ones(len(features), dtype=np.float32)
+        documents = [document(s) for s in sentences]
+        probs = self.model.probabilities(features, self.taxonomy.ids, documents)
+        return probs, self.model.gate(gate_inputs(passage_vectors, sentence_vectors))
+
+    def _score_passage(self, text, sents, sentence_probs, probs, gate, section_kind) -> dict[str, ThemeScore]:
         cues = [self._lexicon.themes_in(list(s.lemmas)) for s in sents]
         modal = [bool(MODAL.search(text[s.start : s.end])) for s in sents]
         scores: dict[str, ThemeScore] = {}
-        for t, theme_id in enumerate(self.classifier.theme_ids):
+        for t, theme_id in enumerate(self.taxonomy.ids):
             per_sentence = []
             for j, s in enumerate(sents):
                 indicator = theme_id in cues[j]["indicator"]
                 term = theme_id in cues[j]["term"]
-                value = SENTENCE_WEIGHT * probs[j, t] + INDICATOR_WEIGHT * indicator + TERM_WEIGHT * term
+                value = sentence_probs[j, t] + INDICATOR_WEIGHT * indicator + TERM_WEIGHT * term
                 per_sentence.append(SentenceScore(s.start, s.end, float(value), indicator, term, modal[j]))
             ranked = sorted(per_sentence, key=lambda s: -s.score)
-            total = min(1.0, ranked[0].score + PASSAGE_WEIGHT * float(passage_probs[t]))
             top = ranked[0]
-            naming = top.modal or (section_kind in NAMING_SECTIONS and not top.indicator)
-            scores[theme_id] = ThemeScore(theme_id, round(total, 4), ranked, naming)
+            # A family's drinking or violence is shown by describing it; a practice failure written as
+            # advice ("agencies should share...") is only named.
+            recommendation = top.modal and not self.family[t]
+            naming = recommendation or (section_kind in NAMING_SECTIONS and not top.indicator)
+            scores[theme_id] = ThemeScore(theme_id, round(float(probs[t]), 4), ranked, naming, round(gate, 4))
         return scores
 
     # --- tagging -------------------------------------------------------------
@@ -154,19 +181,45 @@ class ThemeTagger:
         direction; taking part of the passage vector back out leaves what the
         sentence itself says, which is what the classifier learnt from isolated
         sentences (keeping CONTEXT_SHARE of it scored best on the development set).
+        A text longer than the model reads is embedded in windows of whole sentences
+        (ingest's passages always fit in one).
         """
-        vectors, in_context = self.embedder.encode_with_spans(texts, [[(s.start, s.end) for s in sents] for sents in sentences])
-        own = []
-        for vector, spans in zip(vectors, in_context):
-            rest = spans - (1 - CONTEXT_SHARE) * vector
+        windows = [self._windows(text, sents) for text, sents in zip(texts, sentences)]
+        pieces = [(text[a:b], [(s.start - a, s.end - a) for s in sents[i:j]])
+                  for text, sents, spans in zip(texts, sentences, windows) for a, b, i, j in spans]
+        piece_vectors, piece_spans = self.embedder.encode_with_spans([p for p, _ in pieces], [s for _, s in pieces])
+        vectors, own, k = [], [], 0
+        for spans in windows:
+            weights = np.array([b - a for a, b, _, _ in spans], dtype=np.float32)
+            vector = (piece_vectors[k : k + len(spans)] * weights[:, None]).sum(axis=0)
+            vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            rests = [piece_spans[k + w] - (1 - CONTEXT_SHARE) * piece_vectors[k + w] for w in range(len(spans))]
+            rest = np.concatenate(rests) if rests else np.zeros((0, len(vector)), dtype=np.float32)
             own.append((rest / np.maximum(np.linalg.norm(rest, axis=1, keepdims=True), 1e-12)).astype(np.float32))
-        return vectors, own
+            vectors.append(vector)
+            k += len(spans)
+        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32), own
+
+    def _windows(self, text: str, sents: list[Sentence]) -> list[tuple[int, int, int, int]]:
+        """(start, end, first sentence, end sentence) of each window of whole sentences, one for a short text."""
+        if len(sents) <= 1 or self.embedder.count_tokens(text) <= WINDOW_TOKENS:
+            return [(0, len(text), 0, len(sents))]
+        windows, first, tokens = [], 0, 0
+        for j, s in enumerate(sents):
+            size = self.embedder.count_tokens(text[s.start : s.end])
+            if j > first and tokens + size > WINDOW_TOKENS:
+                windows.append((sents[first].start, sents[j - 1].end, first, j))
+                first, tokens = j, 0
+            tokens += size
+        windows.append((sents[first].start, len(text), first, len(sents)))
+        windows[0] = (0, *windows[0][1:])
+        return windows
 
     def matches(self, text: str, scores: dict[str, ThemeScore]) -> list[ThemeMatch]:
         found = []
         for theme_id, score in scores.items():
             threshold = self.calibration.threshold(theme_id)
-            shown = score.score >= threshold and not score.naming_only
+            shown = score.score >= threshold and score.gate >= self.calibration.gate and not score.naming_only
             if shown:
                 kind = "shows"
                 evidence = [s for s in score.sentences[:MAX_EVIDENCE] if s.score >= score.sentences[0].score * 0.8]

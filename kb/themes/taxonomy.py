@@ -32,6 +32,9 @@ class Theme:
     negatives: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     source: str = "built-in"
+    # Whose condition the theme is: "carer" for a parent's or carer's (their drinking, their mental
+    # health), so a passage about the child's own cannabis use does not count for the parent's.
+    about: str = "child"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Taxonomy:
         """A hash of everything the classifier learns from, to know when to retrain it."""
         digest = hashlib.sha256()
         for t in self.themes:
-            digest.update(json.dumps([t.id, t.examples, t.indicators, t.negatives]).encode())
+            digest.update(json.dumps([t.id, t.examples, t.indicators, t.negatives, t.about]).encode())
         return digest.hexdigest()[:16]
 
 
@@ -107,6 +110,7 @@ def _themes(data: dict, path: Path, source: str) -> list[Theme]:
                 negatives=tuple(str(t) for t in item.get("negatives") or ()),
                 references=tuple(str(t) for t in item.get("references") or ()),
                 source=source,
+                about=str(item.get("about", "child")),
             )
         )
     return themes

@@ -1,0 +1,95 @@
+"""The model that turns the tagger's measurements into a probability per theme, learnt from real review text.
+
+Three parts, each trained on labelled real passages (kb/themes/training.py):
+- a weigher: one logistic model over the theme-relative features of
+  kb/themes/features.py, shared by every theme, so a team's own themes are
+  scored too;
+- a lexical model per built-in theme (kb/themes/lexical.py);
+- a finding gate: how likely the passage is to show any theme at all, from its
+  passage and sentence vectors. A review describing its method, terms of
+  reference or the law, or a bare account of events, scores low, and a passage
+  below the calibrated cut is given no theme.
+
+A theme's probability is the mean of the weigher's and the lexical model's (the
+weigher's alone for a theme the lexical model does not know).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.settings import DATA_DIR
+from kb.themes.lexical import LexicalModel
+
+MODEL_FILE = DATA_DIR / "theme_model.npz"
+LEXICAL_WEIGHT = 0.5
+
+
+@dataclass
+class ThemeModel:
+    feature_mean: np.ndarray
+    feature_scale: np.ndarray
+    weigher_coef: np.ndarray
+    weigher_intercept: float
+    lexical: LexicalModel | None
+    gate_coef: np.ndarray
+    gate_intercept: float
+    fingerprint: str  # of the taxonomy and genre sentences it was trained against
+    trained_on: str  # what it learnt from, in words
+
+    def probabilities(self, features: np.ndarray, theme_ids: list[str], documents: list[list[str]]) -> np.ndarray:
+        """(passages, themes) probabilities that each passage shows each theme."""
+        scaled = (features - self.feature_mean) / self.feature_scale
+        probs = _sigmoid(scaled @ self.weigher_coef + self.weigher_intercept)
+        if self.lexical is not None and len(documents):
+            lexical = self.lexical.probabilities(documents)
+            known = {t: j for j, t in enumerate(self.lexical.theme_ids)}
+            for t, theme in enumerate(theme_ids):
+                if theme in known:
+                    probs[:, t] = (1 - LEXICAL_WEIGHT) * probs[:, t] + LEXICAL_WEIGHT * lexical[:, known[theme]]
+        return probs.astype(np.float32)
+
+    def gate(self, embeddings: np.ndarray) -> np.ndarray:
+        """(passages,) how likely each passage is to show any theme."""
+        return _sigmoid(embeddings @ self.gate_coef + self.gate_intercept).astype(np.float32)
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        lexical = self.lexical
+        np.savez_compressed(
+            tmp, feature_mean=self.feature_mean, feature_scale=self.feature_scale, weigher_coef=self.weigher_coef,
+            weigher_intercept=self.weigher_intercept, gate_coef=self.gate_coef, gate_intercept=self.gate_intercept,
+            fingerprint=self.fingerprint, trained_on=self.trained_on,
+            lexical_theme_ids=np.array(lexical.theme_ids if lexical else []),
+            lexical_vocabulary=np.array(lexical.vocabulary if lexical else []),
+            lexical_idf=lexical.idf if lexical else np.zeros(0), lexical_coef=lexical.coef if lexical else np.zeros((0, 0)),
+            lexical_intercept=lexical.intercept if lexical else np.zeros(0),
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> "ThemeModel | None":
+        """The shipped model, or None where there is none (the tagger then falls back to its features alone)."""
+        if not path.exists():
+            return None
+        data = np.load(path)
+        lexical = None
+        if len(data["lexical_theme_ids"]):
+            lexical = LexicalModel([str(t) for t in data["lexical_theme_ids"]], [str(t) for t in data["lexical_vocabulary"]],
+                                   data["lexical_idf"], data["lexical_coef"], data["lexical_intercept"])
+        return cls(data["feature_mean"], data["feature_scale"], data["weigher_coef"], float(data["weigher_intercept"]),
+                   lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]))
+
+
+def gate_inputs(passage_vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> np.ndarray:
+    """What the finding gate reads: the passage vector beside the mean of its sentence vectors."""
+    means = np.stack([np.asarray(v).mean(axis=0) if len(v) else p for p, v in zip(passage_vectors, sentence_vectors)]) \
+        if len(passage_vectors) else np.zeros((0, passage_vectors.shape[1] if passage_vectors.ndim == 2 else 0))
+    return np.hstack([np.asarray(passage_vectors), means]).astype(np.float32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
