@@ -26,6 +26,7 @@ from kb.search.filters import SearchFilters
 from kb.search.highlight import best_sentence, term_spans
 from kb.search.matrix import VectorMatrix
 from kb.search.rerank import Reranker
+from kb.search.similar import rank_similar
 from kb.search.spelling import Correction, correct, rewrite
 from kb.search.term_statistics import TermStatistics
 from kb.search.vocabulary import Term, Vocabulary
@@ -48,13 +49,6 @@ OVERFETCH_LIMIT = 5000
 REMEMBERED_FILTERS = 32
 # Passages this similar (cosine) are the same text: an executive summary repeating the report.
 DUPLICATE_SIMILARITY = 0.96
-# "More like this" reranks the closest passages of other cases: one that shows a failure the
-# seed shows gains this much per shared theme (two at most), and an introduction, scope or
-# method section, which every report has and which resembles every other, loses this much.
-SIMILAR_POOL = 200
-SHARED_THEME_BONUS = 0.08
-GENERIC_SECTION_PENALTY = 0.1
-GENERIC_SECTIONS = frozenset({"scope", "glossary", "appendix"})
 # A keyword count whose words together hold more passages than this is estimated, not counted:
 # counting visits every posting, which is what the pruned ranking avoids.
 EXACT_COUNT_LIMIT = 20_000
@@ -250,36 +244,9 @@ class Searcher:
         matrix = self.matrix.fresh()
         if passage_id not in matrix.row:
             return []
-        row = matrix.row[passage_id]
-        doc, case = matrix.doc_ids[row], matrix.cases[row]
-        ranked = matrix.score(matrix.vectors[row], None, len(matrix.ids))
-        others = [
-            (pid, sim) for pid, sim in ranked
-            if matrix.doc_ids[matrix.row[pid]] != doc and (case is None or matrix.cases[matrix.row[pid]] != case)
-        ][:SIMILAR_POOL]
-        passages = self.catalogue.passages_by_id([passage_id, *(pid for pid, _ in others)])
-        seed = passages.get(passage_id)
-        shown = {m.theme_id for m in seed.themes if m.kind == "shows"} if seed else set()
-
-        def score(pid: str, sim: float) -> float:
-            found = passages.get(pid)
-            if found is None:
-                return sim
-            shared = len(shown & {m.theme_id for m in found.themes if m.kind == "shows"})
-            generic = found.section_kind in GENERIC_SECTIONS
-            return sim + SHARED_THEME_BONUS * min(shared, 2) - GENERIC_SECTION_PENALTY * generic
-
-        rescored = sorted(((pid, score(pid, sim)) for pid, sim in others), key=lambda x: (-x[1], x[0]))
-        # One passage from each case first, so the list reaches across cases; then the next best.
-        first, rest, seen = [], [], set()
-        for pid, value in rescored:
-            key = matrix.cases[matrix.row[pid]] or matrix.doc_ids[matrix.row[pid]]
-            (rest if key in seen else first).append((pid, value))
-            seen.add(key)
-        chosen = (first + rest)[:k]
-        scores, similarity = dict(chosen), dict(others)
-        return self._hits([[pid] for pid, _ in chosen], scores, {}, similarity,
-                          {"keyword": [], "semantic": [p for p, _ in others]}, [], matrix.vectors[row])
+        chosen, others = rank_similar(matrix, self.catalogue, passage_id, k)
+        return self._hits([[pid] for pid, _ in chosen], dict(chosen), {}, dict(others),
+                          {"keyword": [], "semantic": [p for p, _ in others]}, [], matrix.vectors[matrix.row[passage_id]])
 
     def _by_theme_strength(self, rankings: dict[str, list[str]], themes: tuple[str, ...]) -> list[str]:
         """The candidates ordered by their tag score for the filtered themes (the weakest of them).
