@@ -13,7 +13,6 @@ glossary, a recommendation) is tagged "names".
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,11 +39,6 @@ CONTEXT_SHARE = 0.3
 # are embedded in windows of whole sentences, as ingest's passages already are.
 WINDOW_TOKENS = 240
 NAMING_SECTIONS = {"recommendations", "glossary", "scope", "appendix"}
-# Recommendation and aspiration language: the theme is named, not shown.
-MODAL = re.compile(
-    r"\b(?:should|must|ought to|needs? to|will (?:ensure|need|be)|ensure that|is recommended|recommend(?:s|ed|ations?)?)\b",
-    re.I,
-)
 
 
 @dataclass
@@ -54,7 +48,6 @@ class SentenceScore:
     score: float
     indicator: bool
     term: bool
-    modal: bool
 
 
 @dataclass
@@ -143,7 +136,6 @@ class ThemeTagger:
 
     def _score_passage(self, text, sents, sentence_probs, probs, gate, section_kind) -> dict[str, ThemeScore]:
         cues = [self._lexicon.themes_in(list(s.lemmas)) for s in sents]
-        modal = [bool(MODAL.search(text[s.start : s.end])) for s in sents]
         scores: dict[str, ThemeScore] = {}
         for t, theme_id in enumerate(self.taxonomy.ids):
             per_sentence = []
@@ -151,13 +143,13 @@ class ThemeTagger:
                 indicator = theme_id in cues[j]["indicator"]
                 term = theme_id in cues[j]["term"]
                 value = sentence_probs[j, t] + INDICATOR_WEIGHT * indicator + TERM_WEIGHT * term
-                per_sentence.append(SentenceScore(s.start, s.end, float(value), indicator, term, modal[j]))
+                per_sentence.append(SentenceScore(s.start, s.end, float(value), indicator, term))
             ranked = sorted(per_sentence, key=lambda s: -s.score)
             top = ranked[0]
-            # A family's drinking or violence is shown by describing it; a practice failure written as
-            # advice ("agencies should share...") is only named.
-            recommendation = top.modal and not self.family[t]
-            naming = recommendation or (section_kind in NAMING_SECTIONS and not top.indicator)
+            # A glossary, the scope or the recommendations name a theme unless a sentence shows it; advice
+            # elsewhere ("agencies should share...") is left to the finding gate, which learnt that
+            # recommendations show nothing.
+            naming = section_kind in NAMING_SECTIONS and not top.indicator
             scores[theme_id] = ThemeScore(theme_id, round(float(probs[t]), 4), ranked, naming, round(gate, 4))
         return scores
 
