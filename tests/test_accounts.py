@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import stat
+import subprocess
+import sys
 
 import pytest
 from conftest import run_cli
@@ -29,6 +31,25 @@ def test_passwords_are_stored_hashed_in_a_private_file(accounts):
     stored = accounts.db.execute("SELECT password_hash FROM users").fetchone()[0]
     assert PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
     assert PASSWORD.encode() not in accounts.path.read_bytes()
+
+
+def test_a_server_closing_the_accounts_does_not_pull_them_from_under_another_process(accounts):
+    # A web app here has the accounts open while a second handle on the same store is made (as the
+    # command line and the tests do) and a server in another process stops. SQLite's file locks belong
+    # to the process, and closing any other descriptor of the file drops them all: the server would then
+    # take itself for the last user, delete the write-ahead log, and this process's next writes would
+    # go to a deleted file and read back as a damaged database.
+    accounts.add("ann", PASSWORD, "reader")
+    Accounts(accounts.path)
+    server = ("import sys; from kb.store.accounts import Accounts; a = Accounts(sys.argv[1]); "
+              "a.add('bea', sys.argv[2], 'reader'); a.close()")
+    subprocess.run([sys.executable, "-c", server, str(accounts.path), PASSWORD], check=True)
+    assert accounts.path.with_name(f"{accounts.path.name}-wal").exists()
+    accounts.add("cal", PASSWORD, "reader")
+    accounts.close()
+    again = Accounts(accounts.path)
+    assert {u.username for u in again.list()} == {"ann", "bea", "cal"}
+    assert again.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 @pytest.mark.parametrize("username, password, role", [

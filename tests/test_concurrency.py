@@ -110,12 +110,20 @@ def test_an_ingest_while_the_server_runs_shows_whole_documents_without_a_restart
         wait_until_answering(base + "/", server)
         assert len(searched_documents(base, query, "semantic")) == 1
 
-        # Halted just after the catalogue committed the next report, before its vectors reach the index:
-        # the server finds it already, whole, by meaning and by words.
+        # Halted just after the catalogue committed the next report, before its vectors and keywords reach
+        # the indexes: the server finds it already, whole, by meaning (read from the catalogue)...
         ingest = start_ingest(later, home, "stored:1")
         try:
             wait_until_halted(ingest, home)
             [new] = [d for d in KnowledgeBase(Settings(home=home)).documents() if d.source_path != str(first_file.resolve())]
+            assert new.doc_id in searched_documents(base, query, "semantic")
+        finally:
+            kill(ingest)
+        # ...and by words too once the next ingest has resumed it (it halts with the report after it
+        # stored, for the last ingest to resume), still without a restart.
+        ingest = start_ingest(later, home, "stored:1")
+        try:
+            wait_until_halted(ingest, home)
             for mode in ("semantic", "hybrid", "keyword"):
                 assert new.doc_id in searched_documents(base, query, mode), mode
             shown = api(f"{base}/api/v1/documents/{new.doc_id}")["passages"]

@@ -122,8 +122,8 @@ def test_the_shipped_file_belongs_to_the_shipped_taxonomy():
     quality = load_quality(taxonomy.version, QUALITY_FILE)
     assert quality.applies, quality.note
     assert set(quality.themes) == set(taxonomy.ids)
-    assert quality.method.startswith("grouped 5-fold cross-validation by report")
-    assert QUALITY_FILE.read_text(encoding="utf-8").startswith("# Written by `scrkb eval themes --quality`")
+    assert quality.method.startswith("nested grouped 5-fold cross-validation by report")
+    assert QUALITY_FILE.read_text(encoding="utf-8").startswith("# Measured by scripts/train_tagger.py or `scrkb eval themes --quality`")
     for theme in quality.themes.values():
         if theme.true_count_factor is not None and theme.factor_interval is not None:
             low, high = theme.factor_interval

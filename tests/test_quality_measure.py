@@ -120,7 +120,7 @@ def test_the_command_writes_the_file_and_refuses_bad_input(tmp_path, labelled):
     result = run_cli("eval", "themes", str(labelled), "--quality", "--out", str(out), "--json", home=tmp_path / "kb")
     record = json.loads(result.stdout)
     assert record["written_to"] == str(out) and record["reports"] == 7
-    assert out.read_text(encoding="utf-8").startswith("# Written by `scrkb eval themes --quality`")
+    assert out.read_text(encoding="utf-8").startswith("# Measured by scripts/train_tagger.py or `scrkb eval themes --quality`")
     by_prefix = run_cli("eval", "themes", str(labelled), "--quality", "--group-by", "id-prefix=2", "--out",
                         str(tmp_path / "p.yaml"), "--json", home=tmp_path / "kb")
     assert "by id-prefix=2" in json.loads(by_prefix.stdout)["method"]

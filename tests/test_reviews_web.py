@@ -131,7 +131,9 @@ def test_a_researcher_reviews_as_themselves_with_a_csrf_token(team, store):
 def test_theme_pages_show_accuracy_and_an_estimate(client, store):
     gp, theme, _ = a_tag(store)
     listing = client.get("/themes").get_data(as_text=True)
-    assert "Found correctly in about" in listing and "Experimental" in listing and "Measured on real review" in listing
+    measured = store.theme_quality
+    assert "Found correctly in about" in listing and "Experimental" in listing
+    assert "Measured on" in listing and f"({measured.reports} reports, {measured.passages} passages)" in listing
     page = client.get(f"/themes/{theme}").get_data(as_text=True)
     quality = store.theme_quality.of(theme)
     assert quality.plain_words() in page.replace("&#39;", "'")

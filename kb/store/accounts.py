@@ -106,8 +106,13 @@ class Accounts(SQLiteFile):
     def __init__(self, path: Path):
         super().__init__(path)
         # Password hashes and who read what: for this user only. Made 0600 before SQLite opens it,
-        # since SQLite gives the -wal and -shm files the database file's mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # since SQLite gives the -wal and -shm files the database file's mode. An existing file is
+        # never opened outside SQLite: closing any descriptor of it would drop the SQLite locks this
+        # process holds on it, and another process closing the database would then delete its WAL.
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
         self.path.chmod(0o600)
         self.db.executescript(SCHEMA)
 

@@ -27,7 +27,7 @@ from kb.themes.tagger import ThemeScore, ThemeTagger
 FOLDS = 5
 RESAMPLES = 2000
 SEED = 13
-HEADER = "# Written by `scrkb eval themes --quality`: measured, not edited by hand.\n"
+HEADER = "# Measured by scripts/train_tagger.py or `scrkb eval themes --quality`, not edited by hand.\n"
 ESTIMATOR = ("estimated true count = tagged passages × precision ÷ recall; 95% interval from {resamples:,} "
              "bootstrap resamples of the evaluation set's {groups}")
 
