@@ -56,7 +56,7 @@ def main() -> None:
     gold = [set(item.themes) for item in items]
     pred = [{t for t, hit in zip(data.theme_ids, row) if hit} for row in predictions[real]]
     groups = [item.group for item in items]
-    describe = args.describe or f"{len(items)} labelled real review passages from {len(set(groups))} reports"
+    describe = args.describe or "labelled real review passages"  # the note adds how many, from how many reports
     method = (f"nested grouped {args.folds}-fold cross-validation by report: each fold predicted by a model, "
               "thresholds and finding-gate cut fitted without it")
     if not args.measure_only:

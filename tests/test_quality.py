@@ -57,6 +57,9 @@ def test_below_the_floor_is_experimental_and_too_few_examples_is_not_measured(tm
     assert few.plain_words() == "Not measured: only 3 passages in the evaluation set show it."
     absent = quality.of("early_help")
     assert not absent.measured and absent.experimental and "does not cover it" in absent.status
+    # Above the floor, but tagged so rarely that its estimate has no upper bound: its counts are leads.
+    unbounded = quality.of("disguised_compliance")
+    assert unbounded.measured and unbounded.f1 > 0.5 and unbounded.experimental
 
 
 def test_figures_for_another_taxonomy_version_measure_nothing_and_say_so(tmp_path):

@@ -17,7 +17,9 @@ COLUMNS_MEANING = (
     "passages_reviewed: counted passages that rest on a reviewer's word. estimated_passages, estimate_low, "
     "estimate_high: the estimated true count and its 95% interval, by the estimator above; left empty where the "
     "tagger's measured accuracy does not apply (a theme not measured, names counted too, or a minimum score above "
-    "the theme's threshold), unless every counted passage was reviewed and the count is exact."
+    "the theme's threshold), unless every counted passage was reviewed and the count is exact. estimate_low and "
+    "estimate_high alone are empty where the interval has no upper bound (the theme was tagged too rarely where it "
+    "was measured to bound it)."
 )
 
 

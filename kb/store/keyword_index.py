@@ -252,7 +252,11 @@ class KeywordIndex:
         if not hits:
             return []
         rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
-        return [(int(r), float(score)) for (score, _), r in zip(hits, rowids)]
+        # Equal scores (the same words in two reports) come back in the order of the index's segments,
+        # which differ between an index written as documents arrived and one rebuilt in one go; the
+        # catalogue's order makes the ranking the same whichever way the index was written.
+        ranked = [(int(r), float(score)) for (score, _), r in zip(hits, rowids)]
+        return sorted(ranked, key=lambda hit: (-hit[1], hit[0]))
 
     def count(self, query: KeywordQuery) -> int:
         """How many passages match (every posting visited: only where a true count is wanted)."""

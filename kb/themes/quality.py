@@ -5,7 +5,8 @@ true count, with its interval, corrected for them.
 Figures belong to one taxonomy version: measured on another, they say nothing about
 this tagger, so every theme is then "not measured". A theme with fewer than
 MIN_SUPPORT passages in the evaluation set is not measured either, and a theme whose
-F1 is under the file's floor (or that is not measured) is experimental.
+F1 is under the file's floor, whose estimate has no upper bound (tagged too rarely in the
+evaluation set to bound it), or that is not measured is experimental.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def _theme(theme_id: str, raw, floor: float) -> ThemeQuality:
     if support < MIN_SUPPORT:
         status = f"not measured: only {support} passage{'' if support == 1 else 's'} in the evaluation set show it"
         return ThemeQuality(theme_id, measured=False, status=status, **figures)
-    experimental = figures["f1"] is None or figures["f1"] < floor
+    experimental = figures["f1"] is None or figures["f1"] < floor or figures["factor_interval"] is None
     return ThemeQuality(theme_id, measured=True, status="measured", experimental=experimental, **figures)
 
 
