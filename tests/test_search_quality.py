@@ -159,3 +159,21 @@ def test_eval_search_command_reports_every_mode(sample_kb):
     data = json.loads(out.stdout)
     assert set(data["modes"]) == {"hybrid", "keyword", "semantic"}
     assert all({"recall@10", "mrr@10", "ndcg@10"} == set(m) for m in data["modes"].values())
+
+
+def test_passages_with_equal_scores_rank_the_same_however_the_keyword_index_was_written(tmp_path):
+    # A restored or reindexed store rebuilds its keyword index in one go, where ingest wrote it a
+    # report at a time; a reviewer who cites "the third hit" must find the same one in both.
+    from kb.store.keyword_index import IndexedPassage, KeywordIndex
+
+    text = "The health visitor did not share the concerns with the school."
+    passages = {f"doc{n:02d}": [IndexedPassage(rowid=n, text=text)] for n in range(1, 41)}
+    as_ingested = KeywordIndex(tmp_path / "as-ingested")
+    for doc_id in reversed(passages):
+        as_ingested.replace_documents({doc_id: passages[doc_id]})
+    rebuilt = KeywordIndex(tmp_path / "rebuilt")
+    rebuilt.replace_documents(passages)
+    for limit in (5, 30):
+        rankings = [[rowid for rowid, _ in index.search(index.query([[["health"]], [["visitor"]]]), limit)]
+                    for index in (as_ingested, rebuilt)]
+        assert rankings == [list(range(1, limit + 1))] * 2

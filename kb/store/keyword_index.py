@@ -31,6 +31,8 @@ WRITER_HEAP = 64_000_000
 FIELDS = ("text", "section", "title")
 # Tokens longer than this are not words (hashes, URLs run together): tantivy drops them too.
 LONGEST_TOKEN = 40
+# Hits fetched beyond the limit, so that passages tied at the limit are all seen before ties are broken.
+TIE_MARGIN = 16
 
 
 @dataclass(frozen=True)
@@ -247,16 +249,21 @@ class KeywordIndex:
         """The top `limit` passages as (rowid, score), best first: pruned, never counted."""
         if not self.exists() or limit <= 0:
             return []
+        # Equal scores (the same words in two reports) come back in the order of the index's segments,
+        # which differ between an index written as documents arrived and one rebuilt in one go. Ties are
+        # broken by the catalogue's order instead, so a tie cut by the limit is fetched whole first.
         searcher = self.searcher
-        hits = searcher.search(query.query, limit, count=False).hits
+        fetch = limit + TIE_MARGIN
+        while True:
+            hits = searcher.search(query.query, fetch, count=False).hits
+            if len(hits) < fetch or hits[-1][0] < hits[limit - 1][0]:
+                break
+            fetch *= 4
         if not hits:
             return []
         rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
-        # Equal scores (the same words in two reports) come back in the order of the index's segments,
-        # which differ between an index written as documents arrived and one rebuilt in one go; the
-        # catalogue's order makes the ranking the same whichever way the index was written.
         ranked = [(int(r), float(score)) for (score, _), r in zip(hits, rowids)]
-        return sorted(ranked, key=lambda hit: (-hit[1], hit[0]))
+        return sorted(ranked, key=lambda hit: (-hit[1], hit[0]))[:limit]
 
     def count(self, query: KeywordQuery) -> int:
         """How many passages match (every posting visited: only where a true count is wanted)."""
