@@ -54,7 +54,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         ("season", rf"(?:the\s+)?(?P<s>{_SEASON})\s+(?:of\s+)?(?P<y>{_YEAR})"),
         ("part", rf"(?P<p>{_PART})[\s-]+(?:in\s+)?(?P<y>{_YEAR})"),
         ("decade_range", rf"(?:between\s+|from\s+)?(?:the\s+)?(?P<y1>(?:19|20)\d0)s{_TO}(?:the\s+)?(?P<y2>(?:19|20)\d0)s"),
-        ("decade", rf"(?:(?P<p>early|mid|late)[\s-]+)?(?P<y>(?:19|20)\d0)s"),
+        ("decade", r"(?:(?P<p>early|mid|late)[\s-]+)?(?P<y>(?:19|20)\d0)s"),
         ("year_range", rf"(?:between\s+|from\s+)?(?P<y1>{_YEAR}){_TO}(?P<y2>{_YEAR}|\d{{2}}(?!\d))"),
         ("year", rf"(?P<y>{_YEAR})"),
     ]
