@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,17 +13,6 @@ from kb.pdf import (
     read_metadata,
     read_page,
 )
-
-HASH_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def extract_pdf(
     path: Path, sha256: str, max_pages: int | None = None, on_page: Callable[[int, int], None] | None = None

@@ -10,10 +10,10 @@ from pathlib import Path
 from ingest.checkpoints import checkpoint
 from ingest.chunk import chunk_blocks
 from ingest.describe import describe_document
-from ingest.extract import file_sha256
 from ingest.isolation import Limits, ParseWorker
 from ingest.layout import page_blocks
 from kb import KnowledgeBase
+from kb.hashing import file_sha256
 from kb.models import Document, Failure, FailureReason, IngestReport
 from kb.nlp.spacy_pipeline import analyse, entities_of
 from kb.pdf import PdfError, looks_like_pdf

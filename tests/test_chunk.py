@@ -3,7 +3,8 @@
 from pdfs import build_report, long_paragraph_review
 
 from ingest.chunk import MAX_TOKENS, chunk_blocks
-from ingest.extract import extract_pdf, file_sha256
+from ingest.extract import extract_pdf
+from kb.hashing import file_sha256
 from ingest.layout import page_blocks
 from kb.models import Block
 from kb.nlp.embedding import Embedder

@@ -25,9 +25,9 @@ from pdfs import (
 )
 
 from ingest import ingest_paths
-from ingest.extract import file_sha256
 from ingest.isolation import Limits, ParseWorker
 from kb import KnowledgeBase, Settings
+from kb.hashing import file_sha256
 from kb.models import FailureReason
 from kb.pdf import PdfError
 

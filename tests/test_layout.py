@@ -1,6 +1,7 @@
 """Extraction and layout: what a reader of the PDF sees, in reading order, without page furniture."""
 
-from ingest.extract import extract_pdf, file_sha256
+from ingest.extract import extract_pdf
+from kb.hashing import file_sha256
 from ingest.layout import join_lines, page_blocks
 
 

@@ -8,7 +8,8 @@ from conftest import run_cli
 from pdfs import character_error_rate, image_only
 
 from ingest import ingest_paths
-from ingest.extract import extract_pdf, file_sha256
+from ingest.extract import extract_pdf
+from kb.hashing import file_sha256
 from ingest.layout import page_blocks
 from kb.pdf.ocr import ocr_available
 

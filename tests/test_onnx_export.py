@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import onnxruntime
 import pytest
 
+from kb.hashing import file_sha256
 from kb.nlp.onnx_export import ExportError, cached_model
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -33,10 +33,6 @@ def _child(cache: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_racing_processes_make_one_model_and_the_next_reuses_it(tmp_path):
     racers = [_child(tmp_path), _child(tmp_path)]
     outputs = [p.communicate(timeout=600) for p in racers]
@@ -49,12 +45,12 @@ def test_racing_processes_make_one_model_and_the_next_reuses_it(tmp_path):
     assert not list(model.parent.glob(".*.onnx"))  # no temporary file left behind
     onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
 
-    before = (model.stat().st_ino, model.stat().st_mtime_ns, _sha256(model))
+    before = (model.stat().st_ino, model.stat().st_mtime_ns, file_sha256(model))
     again = _child(tmp_path)
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
     assert "EXPORTING" not in out and Path(out.splitlines()[-1]) == model
-    assert (model.stat().st_ino, model.stat().st_mtime_ns, _sha256(model)) == before
+    assert (model.stat().st_ino, model.stat().st_mtime_ns, file_sha256(model)) == before
 
 
 def test_changed_weights_export_again_and_a_failed_export_says_why(tmp_path):

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 from pdfs import SECRET_NAME, redaction_on_turned_page, redaction_pdf
 
-from ingest.extract import extract_pdf, file_sha256
+from ingest.extract import extract_pdf
+from kb.hashing import file_sha256
 from ingest.layout import page_blocks
 from kb import KnowledgeBase, Settings
 from kb.store.catalogue import Catalogue

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
+from kb.hashing import file_sha256
+
 # Bump when the export or quantisation below changes, so old caches are not reused.
 EXPORT_VERSION = 1
 OPSET = 17
@@ -77,16 +79,10 @@ def _provenance(source_dir: Path) -> dict:
         "opset": OPSET,
         "torch": version("torch"),
         "onnxruntime": version("onnxruntime"),
-        "sources": {name: _file_sha256(source_dir / name) for name in SOURCE_FILES},
+        "sources": {name: file_sha256(source_dir / name) for name in SOURCE_FILES},
     }
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager

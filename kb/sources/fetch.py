@@ -8,7 +8,6 @@ and manifest.json recording each file's row, route, addresses, size and hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kb.hashing import file_sha256
 from kb.sources.report_catalogue import MANIFEST_NAME, CatalogueEntry, ReportCatalogue
 from kb.sources.resolve import Attempt, Resolved, Resolver, Unresolved, addresses
 from kb.sources.web import Downloaded, FetchError, Limits, Web
@@ -125,7 +125,7 @@ def fetch_entry(entry: CatalogueEntry, dest: Path, manifest: dict, web: Web, sou
         detail = "; ".join(f"{a.route} <{a.url}>: {a.reason}" + (f" ({a.detail})" if a.detail else "")
                            for a in exc.attempts)
         return FetchResult(entry.id, first, "failed", first_failure.reason, detail, attempts=exc.attempts)
-    sha, size = _sha256(part.path), part.path.stat().st_size
+    sha, size = file_sha256(part.path), part.path.stat().st_size
     os.replace(part.path, target)
     manifest["partial"].pop(part.path.name, None)
     manifest["files"][name] = {
@@ -186,12 +186,9 @@ def _unchanged(target: Path, listed: dict | None, url: str | None, landing: str 
     if not came_from & ({url, landing} - {None}):
         return False  # the row now names other addresses
     # Size first: it is free, and hashing a large report is not.
-    return target.stat().st_size == listed.get("size") and _sha256(target) == listed.get("sha256")
+    return target.stat().st_size == listed.get("size") and file_sha256(target) == listed.get("sha256")
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _load_manifest(dest: Path) -> dict:

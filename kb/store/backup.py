@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kb.hashing import file_sha256
 from kb.store.errors import StoreError, StoreUnavailable, os_cause, unavailable
 from kb.store.schema import SCHEMA_VERSION
 from kb.store.sqlite_file import SQLiteFile
@@ -66,7 +67,7 @@ def write_backup(home: Path, archive: Path, with_accounts: bool, scrkb_version: 
             "format": FORMAT, "scrkb_version": scrkb_version, "created": _now(),
             **_contents(staging / CATALOGUE), "with_accounts": with_accounts,
             "left_out": {name: "derived: rebuilt by `scrkb restore`" for name in DERIVED},
-            "members": {name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
+            "members": {name: {"sha256": file_sha256(staging / name), "bytes": (staging / name).stat().st_size}
                         for name in names},
         }
         mode = "w:gz" if archive.name.endswith((".gz", ".tgz")) else "w"
@@ -219,12 +220,6 @@ def _staging_dir(near: Path, prefix: str) -> Path:
         raise StoreUnavailable(near, cause) from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _now() -> str:
