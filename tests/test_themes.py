@@ -92,8 +92,8 @@ def test_failure_is_shown_with_evidence_and_good_practice_is_not(kb):
     assert all(0.0 <= m.score <= 1.0 for m in failure + good + recommendation)
 
 
-def test_a_glossary_use_of_the_term_names_the_theme():
-    kb = KnowledgeBase(Settings())
+def test_a_glossary_use_of_the_term_names_the_theme(tmp_path):
+    kb = KnowledgeBase(Settings(home=tmp_path / "kb"))
     [matches], _ = kb.tagger.tag_texts(
         ["Disguised compliance: a parent giving the appearance of co-operating with agencies to avoid raising suspicions."],
         section_kinds=["glossary"],
