@@ -59,6 +59,7 @@ def ingest_paths(
     """Ingest files and folders; one bad file is reported and never stops the others."""
     started = time.perf_counter()
     kb.vectors.open()  # an unreachable Chroma server stops the run before any file is parsed
+    _ = kb.reports  # and so does a catalogue that cannot be read (CatalogueError names its line)
     report = IngestReport(resumed=resume_interrupted(kb))
     with ParseWorker(Limits.from_settings(kb.settings)) as worker:
         for path in discover(paths):

@@ -157,3 +157,32 @@ def test_the_store_records_its_embedding_backend_and_check_names_another(tmp_pat
     db.close()
     old = summary(run_cli("check", "--json", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"}))
     assert old["consistent"] and old["stored_embedding_backends"] == ["torch"] and old["backend_mismatch"]
+
+
+def test_a_catalogue_row_that_cannot_be_read_stops_the_ingest_with_its_line(tmp_path, child_s_pdf):
+    # An unquoted comma in a title shifts every later cell of its row: nation would read as a review type.
+    catalogue = tmp_path / "mine.csv"
+    catalogue.write_text("id,case,title,review_type,nation\n"
+                         "child-s,Child S,Serious Case Review: Child S,serious case review,England\n"
+                         "child-t,Child T,Child T, a review,serious case review,Wales\n", encoding="utf-8")
+    env = {"SCRKB_CATALOGUE": str(catalogue)}
+    result = run_cli("ingest", str(child_s_pdf), home=tmp_path / "kb", env=env, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{catalogue}, line 3: 6 cells where the header names 5" in result.stderr
+    assert summary(run_cli("stats", "--json", home=tmp_path / "kb"))["documents"] == 0
+
+    served = run_cli("serve", "--port", "0", home=tmp_path / "kb", env=env, check=False)
+    assert served.returncode == 1 and f"{catalogue}, line 3" in served.stderr
+
+    for text, reason in (
+        ("id,case,year_published\na,A,2009\na,A again,2010\n", "line 3: the id 'a' is already used"),
+        ("id,case,year_published\na,A,circa 2009\n", "line 2: year_published is 'circa 2009', not a year"),
+        ("id,case\n,A\n", "line 2: the row has no id"),
+        ("case,title\nA,B\n", "the first line must name the columns, with an 'id' column"),
+    ):
+        catalogue.write_text(text, encoding="utf-8")
+        result = run_cli("ingest", str(child_s_pdf), home=tmp_path / "kb", env=env, check=False)
+        assert result.returncode == 1 and reason in result.stderr, result.stderr
+    catalogue.write_bytes("id,case\nb,Caf\xe9\n".encode("latin-1"))
+    result = run_cli("ingest", str(child_s_pdf), home=tmp_path / "kb", env=env, check=False)
+    assert result.returncode == 1 and f"{catalogue}: not UTF-8 text" in result.stderr

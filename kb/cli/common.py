@@ -13,6 +13,7 @@ import click
 from kb.cli.groups import KB_HELP, group_kb_dir
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
+from kb.sources.report_catalogue import CatalogueError
 from kb.store.errors import StoreBusy, StoreError, StoreUnavailable, unavailable
 from kb.store.vectors import VectorStoreUnavailable
 from kb.store.write_lock import write_lock
@@ -46,7 +47,7 @@ def store_errors(home: Path | None = None) -> Iterator[None]:
         raise StoreProblem(str(exc), EXIT_BUSY) from None
     except StoreUnavailable as exc:
         raise StoreProblem(str(exc), EXIT_STORE) from None
-    except StoreError as exc:
+    except (StoreError, CatalogueError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # a file of the store written outside SQLite (a cache, a lock, a temporary file)
         problem = unavailable(home or "the store", exc)

@@ -11,6 +11,7 @@ from kb.cli.common import kb_dir_option, store_errors
 from kb.cli.groups import main
 from kb.knowledge_base import KnowledgeBase
 from kb.settings import Settings
+from kb.sources.report_catalogue import ReportCatalogue
 from kb.store.accounts import Accounts
 from kb.store.catalogue import Catalogue
 from kb.store.errors import StoreError
@@ -72,6 +73,7 @@ def _prepare_store(settings: Settings, login: bool) -> None:
     catalogue.close()
     if catalogue.migrated:
         click.echo(catalogue.migrated.message(), err=True)
+    ReportCatalogue.load(settings.catalogue)  # a catalogue that cannot be read stops the server before it starts
     accounts = Accounts(settings.accounts_db)
     if settings.audit_days:
         deleted, cutoff = accounts.prune(settings.audit_days, "serve")

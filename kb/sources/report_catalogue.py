@@ -20,6 +20,10 @@ COLUMNS = [
 MANIFEST_NAME = "manifest.json"
 
 
+class CatalogueError(ValueError):
+    """A catalogue file that cannot be read as one; str() names the file, the line and what is wrong."""
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
     id: str
@@ -48,9 +52,27 @@ class ReportCatalogue:
     def load(cls, path: Path | None) -> "ReportCatalogue":
         if path is None or not Path(path).exists():
             return cls()
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        return cls({row["id"]: _entry(row) for row in rows})
+        entries: dict[str, CatalogueEntry] = {}
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if "id" not in (reader.fieldnames or []):
+                    raise CatalogueError(f"{path}: the first line must name the columns, with an 'id' column")
+                for row in reader:
+                    where = f"{path}, line {reader.line_num}"
+                    if None in row:  # more cells than columns: every cell after the extra one would shift
+                        raise CatalogueError(f"{where}: {len(reader.fieldnames) + len(row[None])} cells where "
+                                             f"the header names {len(reader.fieldnames)} (a comma in an "
+                                             "unquoted cell? put the cell in double quotes)")
+                    entry = _entry(row, where)
+                    if entry.id in entries:
+                        raise CatalogueError(f"{where}: the id {entry.id!r} is already used by an earlier row")
+                    entries[entry.id] = entry
+        except UnicodeDecodeError as exc:
+            raise CatalogueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except csv.Error as exc:
+            raise CatalogueError(f"{path}: not a readable CSV file ({exc})") from None
+        return cls(entries)
 
     def get(self, entry_id: str | None) -> CatalogueEntry | None:
         return self.entries.get(entry_id) if entry_id else None
@@ -116,17 +138,21 @@ def provenance_from(record: dict) -> Provenance | None:
     return Provenance(**{k: v for k, v in record.items() if k in PROVENANCE_FIELDS})
 
 
-def _entry(row: dict[str, str]) -> CatalogueEntry:
+def _entry(row: dict[str, str | None], where: str) -> CatalogueEntry:
     def text(key):
         value = (row.get(key) or "").strip()
         return value or None
 
     def year(key):
         value = text(key)
-        return int(value) if value and value.isdigit() else None
+        if value is not None and not (value.isdigit() and len(value) == 4):
+            raise CatalogueError(f"{where}: {key} is {value!r}, not a year such as 2009")
+        return int(value) if value else None
 
+    if not text("id"):
+        raise CatalogueError(f"{where}: the row has no id")
     return CatalogueEntry(
-        id=row["id"].strip(),
+        id=text("id"),
         case=text("case") or "",
         title=text("title") or "",
         aliases=tuple(a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()),
