@@ -61,7 +61,9 @@ def test_a_corrected_query_is_shown_with_a_link_to_the_words_as_typed(app):
     result = real_result(app, "neglect", corrections=[("neglct", "neglect")], searched_as="neglect")
     line = by_id(page(app, "neglct", result), "corrected")
     assert text(line) == "Showing results for neglect. Search instead for “neglct”"
-    assert "for “neglect”" in text(by_id(page(app, "neglct", result), "summary"))  # the count is of what was searched
+    # the count is of what was searched
+    visitor = real_result(app, "health visitor", corrections=[("helth", "health")], searched_as="health visitor")
+    assert "for “health visitor”" in text(by_id(page(app, "helth visitor", visitor), "summary"))
     link = parse_qs(urlsplit(line.xpath(".//a")[0].get("href")).query)
     assert link["q"] == ["neglct"] and link["exact"] == ["1"]
     # searching the words as typed, the line is not offered again
