@@ -29,6 +29,13 @@ def test_home_shows_what_the_store_holds(client, ingested):
     assert 'role="search"' in page and "Serious Case Review: Child S" in page
 
 
+def test_the_navigation_marks_the_area_the_page_belongs_to(client, doc):
+    for url, current in (("/themes/neglect", "Themes"), (f"/documents/{doc.doc_id}", "Reports"), ("/search", "Search")):
+        marked = re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', html(client.get(url)))
+        assert marked == [current], url
+    assert 'aria-current="page"' not in html(client.get("/"))
+
+
 def test_search_page_shows_highlighted_cited_hits(client, doc):
     response = client.get("/search?q=mother%27s+partner+never+assessed")
     page = html(response)
@@ -82,6 +89,8 @@ def test_page_viewer_outlines_the_cited_passage(client, doc, ingested):
     passage = next(p for p in ingested.passages(doc.doc_id) if "not seen alone" in p.text)
     page = html(client.get(f"/documents/{doc.doc_id}/pages/{passage.page_start}?passage={passage.passage_id}"))
     assert "cited passage is outlined" in page
+    # On a phone the page is shrunk to the screen; the image opens at full size, outline and all.
+    assert f'<a href="/documents/{doc.doc_id}/pages/{passage.page_start}.png?passage={passage.passage_id}" id="full-size">' in page
     image = client.get(f"/documents/{doc.doc_id}/pages/{passage.page_start}.png?passage={passage.passage_id}")
     plain = client.get(f"/documents/{doc.doc_id}/pages/{passage.page_start}.png")
     assert image.mimetype == "image/png" and image.data[:8] == b"\x89PNG\r\n\x1a\n"
