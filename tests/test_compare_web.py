@@ -88,7 +88,7 @@ def test_the_form_lists_every_case(client):
         assert f'<input type="checkbox" name="case" value="{case}" >' in html
     assert 'action="/compare" method="get"' in html
     assert "Same failures, years apart" not in html
-    assert 'href="/compare">Compare cases</a>' in html
+    assert 'href="/compare" aria-current="page">Compare cases</a>' in html  # in the nav, marked as the current area
 
 
 def test_two_cases_side_by_side(client, store):
