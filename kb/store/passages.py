@@ -9,7 +9,7 @@ import numpy as np
 
 from kb.models import EntitySpan, Passage, Sentence
 from kb.store.reviews import counted_tags
-from kb.store.rows import chunks, dequantise, passage_from_row
+from kb.store.rows import chunks, dequantise, passage_from_row, rows_where_in
 
 
 class PassageRows:
@@ -200,35 +200,20 @@ class PassageRows:
 
     def passage_ids_at(self, rowids: Iterable[int]) -> dict[int, str]:
         """The passage id at each of these rowids (those still stored)."""
-        found: dict[int, str] = {}
-        for chunk in chunks([int(r) for r in rowids], 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(f"SELECT rowid, passage_id FROM passages WHERE rowid IN ({marks})", chunk):
-                found[r[0]] = r[1]
-        return found
+        sql = "SELECT rowid, passage_id FROM passages WHERE rowid IN ({marks})"
+        return {r[0]: r[1] for r in rows_where_in(self.db, sql, [int(r) for r in rowids])}
 
     def passage_texts(self, passage_ids: Iterable[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in chunks(list(passage_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(f"SELECT passage_id, text FROM passages WHERE passage_id IN ({marks})", chunk):
-                found[r[0]] = r[1]
-        return found
+        sql = "SELECT passage_id, text FROM passages WHERE passage_id IN ({marks})"
+        return {r[0]: r[1] for r in rows_where_in(self.db, sql, list(passage_ids))}
 
     def rowids_of(self, passage_ids: Iterable[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in chunks(list(passage_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for r in self.db.execute(f"SELECT passage_id, rowid FROM passages WHERE passage_id IN ({marks})", chunk):
-                found[r[0]] = r[1]
-        return found
+        sql = "SELECT passage_id, rowid FROM passages WHERE passage_id IN ({marks})"
+        return {r[0]: r[1] for r in rows_where_in(self.db, sql, list(passage_ids))}
 
     def doc_ids_at(self, rowids: Iterable[int]) -> set[str]:
-        found: set[str] = set()
-        for chunk in chunks([int(r) for r in rowids], 500):
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"SELECT DISTINCT doc_id FROM passages WHERE rowid IN ({marks})", chunk))
-        return found
+        sql = "SELECT DISTINCT doc_id FROM passages WHERE rowid IN ({marks})"
+        return {r[0] for r in rows_where_in(self.db, sql, [int(r) for r in rowids])}
 
     def term_passage_counts(self) -> dict[str, int]:
         """How many passages hold each (stemmed) word of the keyword index."""

@@ -51,6 +51,13 @@ def chunks(items: list, size: int) -> Iterator[list]:
         yield items[i : i + size]
 
 
+def rows_where_in(db: sqlite3.Connection, sql: str, keys: list) -> Iterator[sqlite3.Row]:
+    """The rows of `sql`, whose `{marks}` is an IN list, for all `keys`: asked 500 at a time, under
+    SQLite's limit on bound parameters."""
+    for chunk in chunks(keys, 500):
+        yield from db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
 def document_from_row(row: sqlite3.Row) -> Document:
     meta = DocumentMeta(**{name: row[column] for name, column in META_FIELDS.items()})
     return Document(
