@@ -29,9 +29,9 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-REALTEXT = Path("/work/main/var/realtext")
-PFD_CSV = Path("/work/shared/data/pfd_reports.csv")
-PFD_QUERIES = CHECKOUT / "var" / "realtext" / "pfd_queries.jsonl"
+REALTEXT = CHECKOUT / "var" / "realtext"
+PFD_CSV = CHECKOUT.parent / "shared" / "data" / "pfd_reports.csv"  # ../shared beside the checkout
+PFD_QUERIES = REALTEXT / "pfd_queries.jsonl"
 SAMPLE_CATALOGUE = CHECKOUT / "corpora" / "catalogue.csv"
 QUOTE_WORDS = 8
 PFD_SECTIONS = (

@@ -31,7 +31,9 @@ from kb.themes.calibration import CALIBRATION_FILE  # noqa: E402
 from kb.themes.classifier import SHIPPED_DIR, fingerprint  # noqa: E402
 from kb.themes.model import MODEL_FILE  # noqa: E402
 from kb.themes.quality import QUALITY_FILE  # noqa: E402
-from kb.themes.quality_measure import measure_predictions, quality_record, read_grouped, write_quality  # noqa: E402
+from kb.themes.quality_measure import (  # noqa: E402
+    measure_predictions, merge_similar_reports, quality_record, read_grouped, write_quality,
+)
 from kb.themes.training import cross_validated, prepare, train  # noqa: E402
 
 
@@ -45,7 +47,7 @@ def main() -> None:
     parser.add_argument("--measure-only", action="store_true",
                         help="print the cross-validated figures and write nothing (to compare embedding backends)")
     args = parser.parse_args()
-    items = [item for path in args.files for item in read_grouped(path)]
+    items = merge_similar_reports([item for path in args.files for item in read_grouped(path)])
     sources = [path.name for path in args.files for _ in read_grouped(path)]
     extra = [item for path in args.extra for item in read_grouped(path, "id")]
     kb = KnowledgeBase(Settings.load(home=Path("/tmp/scrkb-train-home")))

@@ -12,10 +12,12 @@ from conftest import run_cli
 from kb import KnowledgeBase, Settings
 from kb.themes.quality import load_quality
 from kb.themes.quality_measure import (
+    GroupedItem,
     bootstrap_factor_intervals,
     grouped_folds,
     measure_predictions,
     measure_quality,
+    merge_similar_reports,
     read_grouped,
     write_quality,
 )
@@ -63,6 +65,19 @@ def test_folds_keep_each_report_whole_and_are_balanced():
     assert grouped_folds(groups, k=3, seed=1) == folds  # the same seed, the same folds
     with pytest.raises(ValueError, match="2 groups cannot make 5 folds"):
         grouped_folds(["a", "b", "a"], k=5)
+
+
+def test_one_report_named_two_ways_is_one_group_and_other_reports_stay_apart():
+    """Reached through two pages, one review comes back under two names; were they two groups, a fold could
+    train on one page of it and test on the other."""
+    names = ["Serious Case Review: Hamzah Khan (Bradford Safeguarding Children Board)",
+             "Hamzah Khan serious case review (Bradford)",
+             "Child practice review: Kaylea Titford (Powys)",
+             "Serious case review: Child J (Luton)"]
+    items = [GroupedItem(str(i), "text", set(), name) for i, name in enumerate(names)]
+    groups = [item.group for item in merge_similar_reports(items)]
+    assert groups[0] == groups[1]
+    assert len({groups[1], groups[2], groups[3]}) == 3
 
 
 def test_figures_are_worked_out_from_the_predictions():

@@ -4,6 +4,10 @@ The passages here were written for these tests in the manner of review text; the
 shipped model was trained on real review passages that are never committed.
 """
 
+import json
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -159,3 +163,27 @@ def test_team_written_passages_train_at_a_lower_weight_and_never_choose_threshol
     calibration = calibrate(probs, gates, data.gold[data.rows(True)], tagger.taxonomy.ids)
     assert set(calibration.thresholds) <= {"parental_substance_misuse", "information_sharing"}
     assert not cross_validated(data, real=False, folds=3)[data.rows(True)].any()  # only the extra rows predicted
+
+
+REALTEXT_MANIFESTS = sorted((Path(__file__).resolve().parent.parent / "corpora" / "realtext").glob("*.manifest.jsonl"))
+MANIFEST_FIELDS = {"id", "url", "report", "year", "nation", "review_type", "themes", "query", "n_words", "start", "end", "sha256"}
+
+
+@pytest.mark.parametrize("path", REALTEXT_MANIFESTS, ids=lambda p: p.name)
+def test_the_real_text_the_tagger_learnt_from_is_committed_only_as_text_free_manifests(path):
+    """What the model was trained on can be rebuilt (address, anchors, hashes, labels) without any of its text
+    being shipped: no field beyond the manifest's, anchors and digests that are hashes, themes in the taxonomy."""
+    ids = set(load_taxonomy().ids)
+    seen = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        assert set(entry) == MANIFEST_FIELDS, entry["id"]
+        assert entry["id"] not in seen
+        seen.add(entry["id"])
+        assert entry["url"].startswith(("http://", "https://"))
+        assert re.fullmatch(r"[0-9a-f]{12}", entry["start"]) and re.fullmatch(r"[0-9a-f]{12}", entry["end"])
+        assert re.fullmatch(r"[0-9a-f]{64}", entry["sha256"])
+        assert 20 <= entry["n_words"] <= 400
+        assert set(entry["themes"]) <= ids
+        assert entry["query"] is None or len(entry["query"].split()) < 30
+    assert len(seen) >= 100

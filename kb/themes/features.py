@@ -27,10 +27,11 @@ SELF_REFERENCE = re.compile(
 )
 # Recommendation and aspiration language: a theme is named, not shown.
 MODAL = re.compile(r"\b(?:should|must|ought to|needs? to|recommend|will ensure)", re.I)
-# Someone who cares for the child: a theme about a carer's condition needs one in its sentence.
+# Someone who cares for a child, or the home they share: a theme about a carer's condition needs one.
 CARER = re.compile(
-    r"\b(?:mother|father|parents?|carers?|mum|dad|step-?(?:father|mother|parent)|partner|grand(?:mother|father|parents?)"
-    r"|couple|adults?|household|Mr|Mrs|Ms)\b", re.I,
+    r"\b(?:mothers?|fathers?|parents?|parental|carers?|mums?|dads?|step-?(?:father|mother|parent)s?|partners?"
+    r"|grand(?:mother|father|parent)s?|husband|wife|boyfriend|girlfriend|couple|adults?|household|famil(?:y|ies)"
+    r"|(?:the|at|family) home|Mr|Mrs|Ms)\b", re.I,
 )
 DATE = re.compile(
     r"\b(?:19|20)\d\d\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
@@ -107,6 +108,14 @@ def theme_features(
         found[i, :, 14] = carer * unnamed
         found[i, :, 15:] = passage
     return found
+
+
+def without_carer(probs: np.ndarray, carer: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Probabilities with each carer theme set to 0 in a passage that names no one who cares for a child.
+    A learnt weight is not enough here: a pupil's own cannabis use, with no parent in sight, must never
+    count as a parent's substance misuse, whatever the training set's balance."""
+    unnamed = np.array([not CARER.search(text) for text in texts], dtype=bool)
+    return np.where(unnamed[:, None] & carer.astype(bool)[None, :], 0.0, probs).astype(np.float32)
 
 
 def _top2(values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +62,38 @@ def read_grouped(path: Path, group_by: str = "report") -> list[GroupedItem]:
         return GroupedItem(str(row["id"]), str(row["text"]), {str(t) for t in themes}, group)
 
     return read_jsonl(path, parse)
+
+
+# Words too common in report names to tell two reports apart.
+GENERIC = set("""the of and in a to for on into review reviews serious case cases child children childrens safeguarding
+board boards practice report reports inquiry independent learning partnership local national from with by an at summary
+executive overview significant sexual exploitation abuse lscb scb council thematic briefing brief annual analysis
+published publication findings lessons about after death young people concise extended rapid response statement
+commentary evidence committee government protection england scotland wales northern ireland policy family families baby
+babies investigation""".split())
+
+
+def merge_similar_reports(items: list) -> list:
+    """One group for reports whose names share two distinctive words. A report reached through several pages
+    is often named several ways ("Baby Peter SCR (Haringey)", "Haringey second SCR: Peter Connelly"), and a
+    report split between training and testing would flatter the figures; merging two different reports of
+    one area only makes the folds stricter."""
+    words = {item.group: {w for w in re.findall(r"[a-z][a-z'-]+", item.group.lower()) if len(w) > 3 and w not in GENERIC}
+             for item in items}
+    common = Counter(w for name_words in words.values() for w in name_words)
+    parent = {name: name for name in words}
+
+    def root(name: str) -> str:
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    names = sorted(words)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if len({w for w in words[a] & words[b] if common[w] <= 12}) >= 2:
+                parent[root(a)] = root(b)
+    return [replace(item, group=root(item.group)) for item in items]
 
 
 def _prefix_length(group_by: str) -> int | None:

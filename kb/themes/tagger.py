@@ -24,7 +24,7 @@ from kb.nlp.embedding import Embedder
 from kb.nlp.spacy_pipeline import analyse, pipeline
 from kb.themes.calibration import Calibration
 from kb.themes.classifier import ThemeClassifier
-from kb.themes.features import theme_features
+from kb.themes.features import theme_features, without_carer
 from kb.themes.lexical import document
 from kb.themes.lexicon import NEGATIONS, Cue, Lexicon, content_lemmas
 from kb.themes.model import ThemeModel, gate_inputs
@@ -114,6 +114,7 @@ class ThemeTagger:
         features = theme_features(self.classifier, self._lexicon, self.family, self.carer, self.reference, texts, sentences, sentence_vectors,
                                   passage_vectors)
         probs, gates = self.probabilities(features, sentences, sentence_vectors, passage_vectors)
+        probs = without_carer(probs, self.carer, texts)
         results = []
         for i, text in enumerate(texts):
             if not sentences[i]:

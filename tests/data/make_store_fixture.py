@@ -2,7 +2,7 @@
 
 Run it with the code of the schema it captures (N is that code's SCHEMA_VERSION):
 
-    PYTHONPATH=$PWD SCRKB_MODEL_CACHE=/work/main/var/models .venv/bin/python tests/data/make_store_fixture.py
+    PYTHONPATH=$PWD SCRKB_MODEL_CACHE=$PWD/var/models .venv/bin/python tests/data/make_store_fixture.py
 
 It ingests a generated two-page report, adds a user and a learning pack, and
 writes, into tests/data/stores/schema-N/:
