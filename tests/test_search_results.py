@@ -54,8 +54,9 @@ def test_more_like_this_favours_the_same_failure_in_other_cases(sample_kb):
     assert all(shown & {m.theme_id for m in h.themes} for h in hits[:5]), "the first five show the same failure"
     assert not [h for h in hits if h.section_kind in GENERIC], "no introductions or method sections"
     assert len({h.case for h in hits}) == 10, "one passage from each case before a second from any"
-    telford, _ = passage_containing(sample_kb, "4.6 Information about children, suspects, premises")
-    assert telford.passage_id in [h.passage_id for h in hits]
+    # The seed is a finding about information sharing: that failure, in other cases, is what the reader wants.
+    sharing = [h for h in hits if "information_sharing" in {m.theme_id for m in h.themes if m.kind == "shows"}]
+    assert len(sharing) >= 8, [h.case for h in hits]
 
 
 def test_search_within_a_theme_puts_plain_instances_first(sample_kb):
