@@ -148,8 +148,8 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     for passage, doc in zip(passages, analyse(texts)):
         passage.entities = entities_of(doc)
         passage.sentences = tagger.sentences_of(doc)
-    vectors, sentence_vectors = tagger.embed(texts, [p.sentences for p in passages])
-    themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages])
+    vectors, sentence_vectors, tokens = tagger.embed(texts, [p.sentences for p in passages])
+    themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages], tokens)
     for passage, found in zip(passages, themes):
         passage.themes = found
     document = Document(

@@ -211,7 +211,8 @@ class KnowledgeBase:
     # --- themes --------------------------------------------------------------
 
     def retag(self, on_batch=None) -> dict:
-        """Re-tag every stored passage with the current taxonomy, without re-extracting or re-embedding."""
+        """Re-tag every stored passage with the current taxonomy, without re-extracting: the stored vectors stay,
+        and the model reads each passage once more for the token embeddings the tagger's attention needs."""
         tagger = self.tagger
         count = 0
         for n, (passages, vectors, sentence_vectors) in enumerate(self.catalogue.iter_for_tagging()):

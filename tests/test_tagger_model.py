@@ -82,11 +82,31 @@ def test_a_long_passage_is_read_to_its_end(tagger):
     assert tagger.embedder.count_tokens(text) > 300  # past the 256 wordpieces the model reads at once
     [doc] = analyse([text])
     sentences = tagger.sentences_of(doc)
-    vectors, sentence_vectors = tagger.embed([text], [sentences])
-    [scores] = tagger.score([text], [sentences], sentence_vectors, vectors)
+    vectors, sentence_vectors, tokens = tagger.embed([text], [sentences])
+    [scores] = tagger.score([text], [sentences], sentence_vectors, vectors, tokens=tokens)
     best = scores["invisible_men"].sentences[0]
     assert text[best.start : best.end] == last  # the last sentence was read in a window of its own
     assert len({tuple(np.round(v, 4)) for v in sentence_vectors[0]}) == len(sentences)  # none fell back to the mean
+
+
+def test_a_stored_passage_retagged_scores_as_it_did_at_ingest(tagger):
+    """A store keeps passage and sentence vectors but not the token embeddings the model's attention reads:
+    retagging (and evaluating on reviews) embeds the passages again and must come to the same scores."""
+    texts = [
+        "The health visitor knew of the partner's violence but the GP was never told, and each agency held "
+        "part of the picture.",
+        "Between March and June the school recorded that the boy arrived hungry and in dirty clothes; no referral "
+        "was made.",
+    ]
+    sentences = [tagger.sentences_of(doc) for doc in analyse(texts)]
+    vectors, sentence_vectors, tokens = tagger.embed(texts, sentences)
+    assert tagger.model.attention is not None and [len(t) for t in tokens] == [
+        tagger.embedder.count_tokens(text) + 2 for text in texts]  # every wordpiece, and the two special tokens
+    at_ingest = tagger.score(texts, sentences, sentence_vectors, vectors, tokens=tokens)
+    retagged = tagger.score(texts, sentences, sentence_vectors, vectors)
+    for first, again in zip(at_ingest, retagged):
+        assert first.keys() == again.keys()
+        assert np.allclose([first[t].score for t in first], [again[t].score for t in first], atol=1e-4)
 
 
 # --- training, on a small set written for the test ---------------------------------------------------
@@ -146,6 +166,8 @@ def test_training_fits_measures_by_report_and_keeps_thresholds_off_its_own_train
     drinking, silos = ids.index("parental_substance_misuse"), ids.index("information_sharing")
     assert probs[data.gold[:, drinking], drinking].min() > probs[~data.gold[:, drinking], drinking].max()
     assert probs[data.gold[:, silos], silos].mean() > probs[~data.gold[:, silos], silos].mean()
+    attended = model.attention.probabilities([data.tokens[i] for i in range(len(items))])
+    assert attended[data.gold[:, drinking], drinking].mean() > attended[~data.gold[:, drinking], drinking].mean()
     assert gates[data.gold.any(axis=1)].mean() > gates[~data.gold.any(axis=1)].mean()
     path = tmp_path / "model.npz"
     model.save(path)

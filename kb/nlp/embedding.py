@@ -143,8 +143,15 @@ class Embedder:
         it; a span's is the mean of the tokens inside the span, so a sentence is
         read in its passage rather than embedded a second time on its own.
         """
+        vectors, span_vectors, _ = self.encode_with_tokens(texts, spans)
+        return vectors, span_vectors
+
+    def encode_with_tokens(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                           ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """`encode_with_spans`, and each text's token embeddings (its special tokens too) from the same pass."""
         vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         span_vectors = [np.zeros((len(s), DIMENSION), dtype=np.float32) for s in spans]
+        states = [np.zeros((0, DIMENSION), dtype=np.float32)] * len(texts)
         # Longest first, so that a batch holds texts of about one length and little padding.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         with self._lock:
@@ -156,12 +163,13 @@ class Embedder:
                 pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
                 for row, i in enumerate(batch):
                     vectors[i] = pooled[row]
+                    states[i] = hidden[row][mask[row] > 0]
                     offsets = np.array(encodings[row].offsets)
                     real = offsets[:, 1] > offsets[:, 0]  # special and padding tokens cover no characters
                     for k, (start, end) in enumerate(spans[i]):
                         inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
                         span_vectors[i][k] = hidden[row][inside].mean(axis=0) if inside.any() else pooled[row]
-        return _normalised(vectors), [_normalised(v) for v in span_vectors]
+        return _normalised(vectors), [_normalised(v) for v in span_vectors], states
 
     def _token_embeddings(self, encodings) -> np.ndarray:
         """(batch, tokens, dimension) contextual embeddings of a padded batch."""

@@ -41,8 +41,8 @@ def read_labelled(path: Path) -> list[Labelled]:
 def score_items(tagger: ThemeTagger, items: list[Labelled]) -> list[dict[str, ThemeScore]]:
     texts = [item.text for item in items]
     sentences = [tagger.sentences_of(doc) for doc in analyse(texts)]
-    vectors, sentence_vectors = tagger.embed(texts, sentences)
-    return tagger.score(texts, sentences, sentence_vectors, vectors)
+    vectors, sentence_vectors, tokens = tagger.embed(texts, sentences)
+    return tagger.score(texts, sentences, sentence_vectors, vectors, tokens=tokens)
 
 
 def evaluate_file(tagger: ThemeTagger, path: Path, calibrate: bool = False) -> dict:

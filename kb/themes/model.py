@@ -1,17 +1,20 @@
 """The model that turns the tagger's measurements into a probability per theme, learnt from real review text.
 
-Three parts, each trained on labelled real passages (kb/themes/training.py):
+Four parts, each trained on labelled real passages (kb/themes/training.py):
 - a weigher: one logistic model over the theme-relative features of
   kb/themes/features.py, shared by every theme, so a team's own themes are
   scored too;
 - a lexical model per built-in theme (kb/themes/lexical.py);
+- an attention per built-in theme over the passage's token embeddings
+  (kb/themes/attention.py);
 - a finding gate: how likely the passage is to show any theme at all, from its
   passage and sentence vectors. A review describing its method, terms of
   reference or the law, or a bare account of events, scores low, and a passage
   below the calibrated cut is given no theme.
 
 A theme's probability is the mean of the weigher's and the lexical model's (the
-weigher's alone for a theme the lexical model does not know).
+weigher's alone for a theme the lexical model does not know), with the attention's
+given ATTENTION_WEIGHT of the result for the themes it knows.
 """
 
 from __future__ import annotations
@@ -22,10 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from kb.settings import DATA_DIR
+from kb.themes.attention import TokenAttention
 from kb.themes.lexical import LexicalModel
 
 MODEL_FILE = DATA_DIR / "theme_model.npz"
 LEXICAL_WEIGHT = 0.5
+# Blended in at 0.3, the attention raised cross-validated micro-F1 on the 1,307 real passages by
+# about 3 points; alone it scored about what the weigher and lexical model score together, and
+# weights of 0.5 and 0.7 gained less: it finds what they miss, and misses what they find.
+ATTENTION_WEIGHT = 0.3
 
 
 @dataclass
@@ -39,9 +47,12 @@ class ThemeModel:
     gate_intercept: float
     fingerprint: str  # of the taxonomy and genre sentences it was trained against
     trained_on: str  # what it learnt from, in words
+    attention: TokenAttention | None = None
 
-    def probabilities(self, features: np.ndarray, theme_ids: list[str], documents: list[list[str]]) -> np.ndarray:
-        """(passages, themes) probabilities that each passage shows each theme."""
+    def probabilities(self, features: np.ndarray, theme_ids: list[str], documents: list[list[str]],
+                      tokens: list[np.ndarray] | None = None) -> np.ndarray:
+        """(passages, themes) probabilities that each passage shows each theme; `tokens`, each passage's
+        token embeddings, are needed where the model has an attention."""
         scaled = (features - self.feature_mean) / self.feature_scale
         probs = _sigmoid(scaled @ self.weigher_coef + self.weigher_intercept)
         if self.lexical is not None and len(documents):
@@ -50,6 +61,14 @@ class ThemeModel:
             for t, theme in enumerate(theme_ids):
                 if theme in known:
                     probs[:, t] = (1 - LEXICAL_WEIGHT) * probs[:, t] + LEXICAL_WEIGHT * lexical[:, known[theme]]
+        if self.attention is not None and len(features):
+            if tokens is None:
+                raise ValueError("this theme model reads each passage's token embeddings: pass them")
+            attended = self.attention.probabilities(tokens)
+            known = {t: j for j, t in enumerate(self.attention.theme_ids)}
+            for t, theme in enumerate(theme_ids):
+                if theme in known:
+                    probs[:, t] = (1 - ATTENTION_WEIGHT) * probs[:, t] + ATTENTION_WEIGHT * attended[:, known[theme]]
         return probs.astype(np.float32)
 
     def gate(self, embeddings: np.ndarray) -> np.ndarray:
@@ -67,6 +86,7 @@ class ThemeModel:
             lexical_vocabulary=np.array(lexical.vocabulary if lexical else []),
             lexical_idf=lexical.idf if lexical else np.zeros(0), lexical_coef=lexical.coef if lexical else np.zeros((0, 0)),
             lexical_intercept=lexical.intercept if lexical else np.zeros(0),
+            **(self.attention.arrays("attention") if self.attention else {}),
         )
         tmp.replace(path)
 
@@ -81,7 +101,8 @@ class ThemeModel:
             lexical = LexicalModel([str(t) for t in data["lexical_theme_ids"]], [str(t) for t in data["lexical_vocabulary"]],
                                    data["lexical_idf"], data["lexical_coef"], data["lexical_intercept"])
         return cls(data["feature_mean"], data["feature_scale"], data["weigher_coef"], float(data["weigher_intercept"]),
-                   lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]))
+                   lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]),
+                   TokenAttention.from_arrays(data, "attention"))
 
 
 def gate_inputs(passage_vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> np.ndarray:

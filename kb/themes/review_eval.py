@@ -48,7 +48,7 @@ def reviewed_items(catalogue: Catalogue, theme_ids: list[str]) -> tuple[list[Rev
 
 
 def score_reviewed(catalogue: Catalogue, tagger: ThemeTagger, items: list[ReviewedItem]) -> list[ThemeScore]:
-    """The tagger's score for each reviewed item, from the stored passage (no re-embedding)."""
+    """The tagger's score for each reviewed item, from the stored passage and its stored vectors."""
     wanted = {item.passage_id for item in items}
     scored: dict[str, dict[str, ThemeScore]] = {}
     for passages, vectors, sentence_vectors in catalogue.iter_for_tagging():

@@ -108,12 +108,17 @@ class ThemeTagger:
         sentence_vectors: list[np.ndarray],
         passage_vectors: np.ndarray,
         section_kinds: list[str | None] | None = None,
+        tokens: list[np.ndarray] | None = None,
     ) -> list[dict[str, ThemeScore]]:
-        """Score every theme for each passage, from its sentences and their vectors."""
+        """Score every theme for each passage, from its sentences and their vectors, and its token
+        embeddings where the model reads them (passed on from `embed`, or embedded again here: a
+        store keeps passage and sentence vectors, not tokens)."""
         passage_vectors = np.asarray(passage_vectors)
+        if tokens is None and self.model is not None and self.model.attention is not None:
+            tokens = self.embed(texts, sentences)[2]
         features = theme_features(self.classifier, self._lexicon, self.family, self.carer, self.reference, texts, sentences, sentence_vectors,
                                   passage_vectors)
-        probs, gates = self.probabilities(features, sentences, sentence_vectors, passage_vectors)
+        probs, gates = self.probabilities(features, sentences, sentence_vectors, passage_vectors, tokens)
         probs = without_carer(probs, self.carer, texts)
         results = []
         for i, text in enumerate(texts):
@@ -125,14 +130,14 @@ class ThemeTagger:
             results.append(self._score_passage(text, sentences[i], sentence_probs, probs[i], float(gates[i]), kind))
         return results
 
-    def probabilities(self, features, sentences, sentence_vectors, passage_vectors) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, features, sentences, sentence_vectors, passage_vectors, tokens=None) -> tuple[np.ndarray, np.ndarray]:
         """Each passage's probability per theme and its finding gate; without a trained model, the
         features' own best guess (the classifier's, raised by cues) and an open gate."""
         if self.model is None:
             guess = np.clip(0.5 * features[:, :, 0] + 0.5 * features[:, :, 2] + INDICATOR_WEIGHT * features[:, :, 10], 0, 1)
             return guess, np.ones(len(features), dtype=np.float32)
         documents = [document(s) for s in sentences]
-        probs = self.model.probabilities(features, self.taxonomy.ids, documents)
+        probs = self.model.probabilities(features, self.taxonomy.ids, documents, tokens)
         return probs, self.model.gate(gate_inputs(passage_vectors, sentence_vectors))
 
     def _score_passage(self, text, sents, sentence_probs, probs, gate, section_kind) -> dict[str, ThemeScore]:
@@ -156,32 +161,32 @@ class ThemeTagger:
 
     # --- tagging -------------------------------------------------------------
 
-    def tag(self, texts, sentences, sentence_vectors, passage_vectors, section_kinds=None) -> list[list[ThemeMatch]]:
-        scored = self.score(texts, sentences, sentence_vectors, passage_vectors, section_kinds)
+    def tag(self, texts, sentences, sentence_vectors, passage_vectors, section_kinds=None, tokens=None) -> list[list[ThemeMatch]]:
+        scored = self.score(texts, sentences, sentence_vectors, passage_vectors, section_kinds, tokens)
         return [self.matches(text, scores) for text, scores in zip(texts, scored)]
 
     def tag_texts(self, texts: list[str], section_kinds=None) -> tuple[list[list[ThemeMatch]], list]:
         """Tag raw texts (running spaCy and the embedder); also return the spaCy Docs."""
         docs = list(analyse(texts))
         sentences = [self.sentences_of(doc) for doc in docs]
-        vectors, sentence_vectors = self.embed(texts, sentences)
-        return self.tag(texts, sentences, sentence_vectors, vectors, section_kinds), docs
+        vectors, sentence_vectors, tokens = self.embed(texts, sentences)
+        return self.tag(texts, sentences, sentence_vectors, vectors, section_kinds, tokens), docs
 
-    def embed(self, texts: list[str], sentences: list[list[Sentence]]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Embed each passage once: its vector, and a vector per sentence read from the same pass.
+    def embed(self, texts: list[str], sentences: list[list[Sentence]]) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """Embed each passage once: its vector, a vector per sentence and its token embeddings, all from one pass.
 
         A sentence's tokens, pooled in their passage, share much of the passage's
         direction; taking part of the passage vector back out leaves what the
         sentence itself says, which is what the classifier learnt from isolated
         sentences (keeping CONTEXT_SHARE of it scored best on the development set).
         A text longer than the model reads is embedded in windows of whole sentences
-        (ingest's passages always fit in one).
+        (ingest's passages always fit in one); its token embeddings are then its windows' in turn.
         """
         windows = [self._windows(text, sents) for text, sents in zip(texts, sentences)]
         pieces = [(text[a:b], [(s.start - a, s.end - a) for s in sents[i:j]])
                   for text, sents, spans in zip(texts, sentences, windows) for a, b, i, j in spans]
-        piece_vectors, piece_spans = self.embedder.encode_with_spans([p for p, _ in pieces], [s for _, s in pieces])
-        vectors, own, k = [], [], 0
+        piece_vectors, piece_spans, piece_tokens = self.embedder.encode_with_tokens([p for p, _ in pieces], [s for _, s in pieces])
+        vectors, own, tokens, k = [], [], [], 0
         for spans in windows:
             weights = np.array([b - a for a, b, _, _ in spans], dtype=np.float32)
             vector = (piece_vectors[k : k + len(spans)] * weights[:, None]).sum(axis=0)
@@ -190,8 +195,9 @@ class ThemeTagger:
             rest = np.concatenate(rests) if rests else np.zeros((0, len(vector)), dtype=np.float32)
             own.append((rest / np.maximum(np.linalg.norm(rest, axis=1, keepdims=True), 1e-12)).astype(np.float32))
             vectors.append(vector)
+            tokens.append(np.concatenate(piece_tokens[k : k + len(spans)]))
             k += len(spans)
-        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32), own
+        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 0), np.float32), own, tokens
 
     def _windows(self, text: str, sents: list[Sentence]) -> list[tuple[int, int, int, int]]:
         """(start, end, first sentence, end sentence) of each window of whole sentences, one for a short text."""
