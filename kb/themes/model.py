@@ -56,19 +56,11 @@ class ThemeModel:
         scaled = (features - self.feature_mean) / self.feature_scale
         probs = _sigmoid(scaled @ self.weigher_coef + self.weigher_intercept)
         if self.lexical is not None and len(documents):
-            lexical = self.lexical.probabilities(documents)
-            known = {t: j for j, t in enumerate(self.lexical.theme_ids)}
-            for t, theme in enumerate(theme_ids):
-                if theme in known:
-                    probs[:, t] = (1 - LEXICAL_WEIGHT) * probs[:, t] + LEXICAL_WEIGHT * lexical[:, known[theme]]
+            _blend(probs, theme_ids, self.lexical.probabilities(documents), self.lexical.theme_ids, LEXICAL_WEIGHT)
         if self.attention is not None and len(features):
             if tokens is None:
                 raise ValueError("this theme model reads each passage's token embeddings: pass them")
-            attended = self.attention.probabilities(tokens)
-            known = {t: j for j, t in enumerate(self.attention.theme_ids)}
-            for t, theme in enumerate(theme_ids):
-                if theme in known:
-                    probs[:, t] = (1 - ATTENTION_WEIGHT) * probs[:, t] + ATTENTION_WEIGHT * attended[:, known[theme]]
+            _blend(probs, theme_ids, self.attention.probabilities(tokens), self.attention.theme_ids, ATTENTION_WEIGHT)
         return probs.astype(np.float32)
 
     def gate(self, embeddings: np.ndarray) -> np.ndarray:
@@ -110,6 +102,14 @@ def gate_inputs(passage_vectors: np.ndarray, sentence_vectors: list[np.ndarray])
     means = np.stack([np.asarray(v).mean(axis=0) if len(v) else p for p, v in zip(passage_vectors, sentence_vectors)]) \
         if len(passage_vectors) else np.zeros((0, passage_vectors.shape[1] if passage_vectors.ndim == 2 else 0))
     return np.hstack([np.asarray(passage_vectors), means]).astype(np.float32)
+
+
+def _blend(probs: np.ndarray, theme_ids: list[str], other: np.ndarray, other_ids: list[str], weight: float) -> None:
+    """Give `other`'s probabilities `weight` of each theme it knows, in place."""
+    known = {theme: j for j, theme in enumerate(other_ids)}
+    for t, theme in enumerate(theme_ids):
+        if theme in known:
+            probs[:, t] = (1 - weight) * probs[:, t] + weight * other[:, known[theme]]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
