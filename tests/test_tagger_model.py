@@ -169,9 +169,12 @@ def test_training_fits_measures_by_report_and_keeps_thresholds_off_its_own_train
     attended = model.attention.probabilities([data.tokens[i] for i in range(len(items))])
     assert attended[data.gold[:, drinking], drinking].mean() > attended[~data.gold[:, drinking], drinking].mean()
     assert gates[data.gold.any(axis=1)].mean() > gates[~data.gold.any(axis=1)].mean()
+    # the two themes with enough labelled passages learn how far to trust each part; the rest keep the fixed blend
+    assert set(model.stacker.theme_ids) == {"parental_substance_misuse", "information_sharing"}
     path = tmp_path / "model.npz"
     model.save(path)
     again = ThemeModel.load(path)
+    assert again.stacker.theme_ids == model.stacker.theme_ids
     assert np.allclose(predict(again, data, np.arange(len(items)))[0], probs, atol=1e-6)
     assert again.trained_on == "twenty-four written passages"
 

@@ -8,8 +8,9 @@ choose thresholds, and measured on their own. The expensive work (spaCy, the
 embedding model, the features) is done once; the models fitted in each split are
 small.
 
-- The shipped model is fitted on every passage; its thresholds and finding-gate cut
-  are chosen on out-of-fold predictions, so they are not fitted to its own training.
+- The shipped model is fitted on every passage; its stackers, thresholds and
+  finding-gate cut are chosen on out-of-fold predictions, so they are not fitted to
+  its own training.
 - Its quality is measured by nested grouped cross-validation: each outer fold is
   predicted by a model, thresholds and cut chosen without it. Those predictions are
   what kb/data/theme_quality.yaml reports.
@@ -28,8 +29,9 @@ from kb.themes.calibration import Calibration
 from kb.themes.classifier import fingerprint
 from kb.themes.features import theme_features, without_carer
 from kb.themes.lexical import LexicalModel, document
-from kb.themes.model import ThemeModel, gate_inputs
+from kb.themes.model import ThemeModel, combine, gate_inputs
 from kb.themes.quality_measure import GroupedItem, grouped_folds
+from kb.themes.stacking import ThemeStacker
 from kb.themes.tagger import ThemeTagger
 
 WEIGHER_C = 0.1  # one model over every (passage, theme) pair: strongly regularised
@@ -118,9 +120,15 @@ def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str
 
 def predict(model: ThemeModel, data: Prepared, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What the tagger would say of these passages: its probabilities (under the carer rule) and gates."""
-    probs = model.probabilities(data.features[rows], data.theme_ids, [data.documents[i] for i in rows],
-                                [data.tokens[i] for i in rows])
-    return without_carer(probs, data.carer, [data.texts[i] for i in rows]), model.gate(data.gate_inputs[rows])
+    return _finished(data, rows, model.probabilities(*_inputs(data, rows))), model.gate(data.gate_inputs[rows])
+
+
+def _inputs(data: Prepared, rows: np.ndarray) -> tuple:
+    return data.features[rows], data.theme_ids, [data.documents[i] for i in rows], [data.tokens[i] for i in rows]
+
+
+def _finished(data: Prepared, rows: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    return without_carer(probs, data.carer, [data.texts[i] for i in rows])
 
 
 def calibrate(probs: np.ndarray, gates: np.ndarray, gold: np.ndarray, theme_ids: list[str]) -> Calibration:
@@ -144,14 +152,15 @@ def calibrate(probs: np.ndarray, gates: np.ndarray, gold: np.ndarray, theme_ids:
 
 
 def out_of_fold(data: Prepared, rows: np.ndarray, always: np.ndarray, folds: int, seed: int):
-    """Probabilities and gates for `rows`, each from a model fitted without its group (and with `always`)."""
-    probs = np.zeros((len(rows), len(data.theme_ids)), np.float32)
+    """The model's parts' probabilities (passages, themes, parts) and gates for `rows`, each from a model
+    fitted without its group (and with `always`)."""
+    parts = np.zeros((len(rows), len(data.theme_ids), 3), np.float32)
     gates = np.zeros(len(rows), np.float32)
     for held in grouped_folds([data.groups[i] for i in rows], folds, seed):
         held = np.array(held)
-        kept = np.concatenate([np.delete(rows, held), always])
-        probs[held], gates[held] = predict(fit(data, kept), data, rows[held])
-    return probs, gates
+        model = fit(data, np.concatenate([np.delete(rows, held), always]))
+        parts[held], gates[held] = model.parts(*_inputs(data, rows[held])), model.gate(data.gate_inputs[rows[held]])
+    return parts, gates
 
 
 def shown(probs: np.ndarray, gates: np.ndarray, calibration: Calibration, theme_ids: list[str]) -> np.ndarray:
@@ -168,21 +177,32 @@ def cross_validated(data: Prepared, real: bool = True, folds: int = 5, seed: int
     for held in grouped_folds([data.groups[i] for i in target], folds, seed):
         held = target[np.array(held)]
         kept = np.setdiff1d(np.arange(len(data.groups)), held)
-        calibration = _calibrated(data, kept[data.real[kept]], kept[~data.real[kept]], INNER_FOLDS, seed)
-        probs, gates = predict(fit(data, kept), data, held)
+        stacker, calibration = _calibrated(data, kept[data.real[kept]], kept[~data.real[kept]], INNER_FOLDS, seed)
+        model = fit(data, kept)
+        model.stacker = stacker
+        probs, gates = predict(model, data, held)
         predictions[held] = shown(probs, gates, calibration, data.theme_ids)
     return predictions
 
 
 def train(tagger: ThemeTagger, data: Prepared, trained_on: str, folds: int = 5, seed: int = 13) -> tuple[ThemeModel, Calibration]:
-    """The model fitted on every passage, with thresholds and cut chosen on out-of-fold predictions of real text."""
-    calibration = _calibrated(data, data.rows(True), data.rows(False), folds, seed)
-    return fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on), calibration
+    """The model fitted on every passage, with stackers, thresholds and cut chosen on out-of-fold
+    predictions of real text."""
+    stacker, calibration = _calibrated(data, data.rows(True), data.rows(False), folds, seed)
+    model = fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on)
+    model.stacker = stacker
+    return model, calibration
 
 
-def _calibrated(data: Prepared, real_rows: np.ndarray, always: np.ndarray, folds: int, seed: int) -> Calibration:
-    probs, gates = out_of_fold(data, real_rows, always, folds, seed)
-    return calibrate(probs, gates, data.gold[real_rows], data.theme_ids)
+def _calibrated(data: Prepared, real_rows: np.ndarray, always: np.ndarray, folds: int,
+                seed: int) -> tuple[ThemeStacker | None, Calibration]:
+    """Stackers fitted on the parts' out-of-fold probabilities of real text, then thresholds and cut
+    chosen on what the stacked model gives those same passages."""
+    parts, gates = out_of_fold(data, real_rows, always, folds, seed)
+    gold = data.gold[real_rows]
+    stacker = ThemeStacker.fit(parts, gold, data.theme_ids)
+    probs = _finished(data, real_rows, combine(parts, data.theme_ids, stacker))
+    return stacker, calibrate(probs, gates, gold, data.theme_ids)
 
 
 def _f1(shown: np.ndarray, gold: np.ndarray) -> float:

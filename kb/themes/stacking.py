@@ -1,0 +1,66 @@
+"""How much each of the model's parts is trusted for each theme, learnt from their out-of-fold probabilities.
+
+The theme model blends its parts (weigher, lexical model, attention) with fixed
+weights shared by every theme. The parts are not equally good everywhere: the
+lexical model reads "was not shared" well, the attention reads a family's history
+well, and a part's probabilities run high for some themes and low for others. A
+stacker per theme is a small logistic model over the parts' log-odds, fitted on
+predictions each part made of passages it was not trained on (training.py), so it
+learns how far to believe each part, not how well each part remembers its training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+STACKER_C = 1.0
+MIN_POSITIVES = 5  # fewer labelled passages than this: the theme keeps the fixed blend
+
+
+@dataclass
+class ThemeStacker:
+    theme_ids: list[str]
+    coef: np.ndarray  # (themes, parts) weight of each part's log-odds
+    intercept: np.ndarray  # (themes,)
+
+    def probabilities(self, parts: np.ndarray, theme_ids: list[str]) -> tuple[np.ndarray, list[int]]:
+        """From (passages, themes, parts) probabilities: (passages, themes it knows) probabilities and
+        the columns of `theme_ids` they belong to."""
+        columns = [theme_ids.index(t) for t in self.theme_ids]
+        logits = np.einsum("ntp,tp->nt", _log_odds(parts[:, columns, :]), self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40))), columns
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {f"{prefix}_theme_ids": np.array(self.theme_ids), f"{prefix}_coef": self.coef,
+                f"{prefix}_intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, data, prefix: str) -> "ThemeStacker | None":
+        if f"{prefix}_theme_ids" not in data or not len(data[f"{prefix}_theme_ids"]):
+            return None
+        return cls([str(t) for t in data[f"{prefix}_theme_ids"]], data[f"{prefix}_coef"], data[f"{prefix}_intercept"])
+
+    @classmethod
+    def fit(cls, parts: np.ndarray, gold: np.ndarray, theme_ids: list[str]) -> "ThemeStacker | None":
+        """Fit on (passages, themes, parts) out-of-fold probabilities and (passages, themes) labels.
+        Classes are balanced, as in the weigher, so a rare theme's log-odds are not pushed down."""
+        trained, coef, intercept = [], [], []
+        for t, theme in enumerate(theme_ids):
+            labels = gold[:, t]
+            if MIN_POSITIVES <= labels.sum() < len(labels):
+                model = LogisticRegression(C=STACKER_C, max_iter=2000, class_weight="balanced")
+                model.fit(_log_odds(parts[:, t, :]), labels)
+                trained.append(theme)
+                coef.append(model.coef_[0])
+                intercept.append(model.intercept_[0])
+        if not trained:
+            return None
+        return cls(trained, np.array(coef, np.float32), np.array(intercept, np.float32))
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
