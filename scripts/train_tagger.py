@@ -60,7 +60,7 @@ def main() -> None:
     groups = [item.group for item in items]
     describe = args.describe or "labelled real review passages"  # the note adds how many, from how many reports
     method = (f"nested grouped {args.folds}-fold cross-validation by report: each fold predicted by a model, "
-              "thresholds and finding-gate cut fitted without it")
+              "stackers, thresholds and finding-gate cut fitted without it")
     if not args.measure_only:
         write_quality(args.quality or QUALITY_FILE, quality_record(
             measure_predictions(data.theme_ids, gold, pred, groups), taxonomy_version=tagger.version,

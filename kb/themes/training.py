@@ -12,7 +12,7 @@ small.
   finding-gate cut are chosen on out-of-fold predictions, so they are not fitted to
   its own training.
 - Its quality is measured by nested grouped cross-validation: each outer fold is
-  predicted by a model, thresholds and cut chosen without it. Those predictions are
+  predicted by a model, stackers, thresholds and cut chosen without it. Those predictions are
   what kb/data/theme_quality.yaml reports.
 """
 
@@ -89,8 +89,10 @@ def prepare(tagger: ThemeTagger, items: list[GroupedItem], extra: list[GroupedIt
                     np.where(real, 1.0, extra_weight), real, texts, tagger.carer, tokens)
 
 
-def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str = "") -> ThemeModel:
-    """Fit the weigher, the lexical model, the attention and the finding gate on some of the passages."""
+def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str = "",
+        stacker: ThemeStacker | None = None) -> ThemeModel:
+    """Fit the weigher, the lexical model, the attention and the finding gate on some of the passages
+    (the stacker, fitted on what such models say of passages they did not see, is passed in)."""
     features = data.features[rows].reshape(-1, data.features.shape[2])
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
     weigher = LogisticRegression(C=WEIGHER_C, max_iter=5000, class_weight="balanced")
@@ -115,7 +117,7 @@ def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str
     attention = TokenAttention.fit([data.tokens[i] for i in rows], data.gold[rows], data.weights[rows], data.theme_ids)
     return ThemeModel(mean.astype(np.float32), scale.astype(np.float32), weigher.coef_[0].astype(np.float32),
                       float(weigher.intercept_[0]), lexical, gate.coef_[0].astype(np.float32), float(gate.intercept_[0]),
-                      fingerprint, trained_on, attention)
+                      fingerprint, trained_on, attention, stacker)
 
 
 def predict(model: ThemeModel, data: Prepared, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,9 +180,7 @@ def cross_validated(data: Prepared, real: bool = True, folds: int = 5, seed: int
         held = target[np.array(held)]
         kept = np.setdiff1d(np.arange(len(data.groups)), held)
         stacker, calibration = _calibrated(data, kept[data.real[kept]], kept[~data.real[kept]], INNER_FOLDS, seed)
-        model = fit(data, kept)
-        model.stacker = stacker
-        probs, gates = predict(model, data, held)
+        probs, gates = predict(fit(data, kept, stacker=stacker), data, held)
         predictions[held] = shown(probs, gates, calibration, data.theme_ids)
     return predictions
 
@@ -189,9 +189,7 @@ def train(tagger: ThemeTagger, data: Prepared, trained_on: str, folds: int = 5, 
     """The model fitted on every passage, with stackers, thresholds and cut chosen on out-of-fold
     predictions of real text."""
     stacker, calibration = _calibrated(data, data.rows(True), data.rows(False), folds, seed)
-    model = fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on)
-    model.stacker = stacker
-    return model, calibration
+    return fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on, stacker), calibration
 
 
 def _calibrated(data: Prepared, real_rows: np.ndarray, always: np.ndarray, folds: int,
