@@ -123,8 +123,8 @@ def combine(parts: np.ndarray, theme_ids: list[str], stacker: ThemeStacker | Non
     weigher, lexical, attention = parts[..., 0], parts[..., 1], parts[..., 2]
     probs = (1 - ATTENTION_WEIGHT) * ((1 - LEXICAL_WEIGHT) * weigher + LEXICAL_WEIGHT * lexical) + ATTENTION_WEIGHT * attention
     if stacker is not None and len(parts):
-        stacked, columns = stacker.probabilities(parts, theme_ids)
-        probs[:, columns] = (1 - STACKER_WEIGHT) * probs[:, columns] + STACKER_WEIGHT * stacked
+        log_odds, columns = stacker.log_odds(parts, theme_ids)
+        probs[:, columns] = (1 - STACKER_WEIGHT) * probs[:, columns] + STACKER_WEIGHT * _sigmoid(log_odds)
     return probs.astype(np.float32)
 
 

@@ -1,12 +1,11 @@
 """How much each of the model's parts is trusted for each theme, learnt from their out-of-fold probabilities.
 
 The theme model blends its parts (weigher, lexical model, attention) with fixed
-weights shared by every theme. The parts are not equally good everywhere: the
-lexical model reads "was not shared" well, the attention reads a family's history
-well, and a part's probabilities run high for some themes and low for others. A
-stacker per theme is a small logistic model over the parts' log-odds, fitted on
-predictions each part made of passages it was not trained on (training.py), so it
-learns how far to believe each part, not how well each part remembers its training.
+weights shared by every theme. The parts are not equally good at every theme, and
+a part's probabilities run high for some themes and low for others. A stacker per
+theme is a small logistic model over the parts' log-odds, fitted on predictions
+each part made of passages it was not trained on (training.py), so it learns how
+far to believe each part, not how well each part remembers its training.
 """
 
 from __future__ import annotations
@@ -26,12 +25,11 @@ class ThemeStacker:
     coef: np.ndarray  # (themes, parts) weight of each part's log-odds
     intercept: np.ndarray  # (themes,)
 
-    def probabilities(self, parts: np.ndarray, theme_ids: list[str]) -> tuple[np.ndarray, list[int]]:
-        """From (passages, themes, parts) probabilities: (passages, themes it knows) probabilities and
-        the columns of `theme_ids` they belong to."""
+    def log_odds(self, parts: np.ndarray, theme_ids: list[str]) -> tuple[np.ndarray, list[int]]:
+        """From (passages, themes, parts) probabilities: (passages, themes it knows) log-odds and the
+        columns of `theme_ids` they belong to."""
         columns = [theme_ids.index(t) for t in self.theme_ids]
-        logits = np.einsum("ntp,tp->nt", _log_odds(parts[:, columns, :]), self.coef) + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40))), columns
+        return np.einsum("ntp,tp->nt", _log_odds(parts[:, columns, :]), self.coef) + self.intercept, columns
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_theme_ids": np.array(self.theme_ids), f"{prefix}_coef": self.coef,
