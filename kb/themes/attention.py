@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.themes.odds import sigmoid
+
 EPOCHS = 20
 LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-3
@@ -44,7 +46,7 @@ class TokenAttention:
             weights = np.exp(logits - logits.max(axis=1, keepdims=True))
             weights /= weights.sum(axis=1, keepdims=True)
             pooled = weights @ h  # (themes, dimension)
-            probs[i] = _sigmoid((pooled * self.output).sum(axis=1) + self.bias)
+            probs[i] = sigmoid((pooled * self.output).sum(axis=1) + self.bias)
         return probs
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -115,7 +117,3 @@ def _padded(tokens: list[np.ndarray], rows: np.ndarray, dimension: int):
 def _layer_norm(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     return (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + eps)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))

@@ -29,6 +29,7 @@ import numpy as np
 from kb.settings import DATA_DIR
 from kb.themes.attention import TokenAttention
 from kb.themes.lexical import LexicalModel
+from kb.themes.odds import sigmoid
 from kb.themes.stacking import ThemeStacker
 
 MODEL_FILE = DATA_DIR / "theme_model.npz"
@@ -71,7 +72,7 @@ class ThemeModel:
         theme the lexical model does not know takes the weigher's; one the attention does not know takes
         the blend before it, so that the fixed blend of the three is what it was without them."""
         scaled = (features - self.feature_mean) / self.feature_scale
-        weigher = _sigmoid(scaled @ self.weigher_coef + self.weigher_intercept).astype(np.float32)
+        weigher = sigmoid(scaled @ self.weigher_coef + self.weigher_intercept).astype(np.float32)
         lexical = weigher.copy()
         if self.lexical is not None and len(documents):
             _fill(lexical, theme_ids, self.lexical.probabilities(documents), self.lexical.theme_ids)
@@ -84,7 +85,7 @@ class ThemeModel:
 
     def gate(self, embeddings: np.ndarray) -> np.ndarray:
         """(passages,) how likely each passage is to show any theme."""
-        return _sigmoid(embeddings @ self.gate_coef + self.gate_intercept).astype(np.float32)
+        return sigmoid(embeddings @ self.gate_coef + self.gate_intercept).astype(np.float32)
 
     def save(self, path: Path = MODEL_FILE) -> None:
         tmp = path.with_suffix(".tmp.npz")
@@ -124,7 +125,7 @@ def combine(parts: np.ndarray, theme_ids: list[str], stacker: ThemeStacker | Non
     probs = (1 - ATTENTION_WEIGHT) * ((1 - LEXICAL_WEIGHT) * weigher + LEXICAL_WEIGHT * lexical) + ATTENTION_WEIGHT * attention
     if stacker is not None and len(parts):
         log_odds, columns = stacker.log_odds(parts, theme_ids)
-        probs[:, columns] = (1 - STACKER_WEIGHT) * probs[:, columns] + STACKER_WEIGHT * _sigmoid(log_odds)
+        probs[:, columns] = (1 - STACKER_WEIGHT) * probs[:, columns] + STACKER_WEIGHT * sigmoid(log_odds)
     return probs.astype(np.float32)
 
 
@@ -141,7 +142,3 @@ def _fill(probs: np.ndarray, theme_ids: list[str], other: np.ndarray, other_ids:
     for t, theme in enumerate(theme_ids):
         if theme in known:
             probs[:, t] = other[:, known[theme]]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from kb.themes import odds
+
 STACKER_C = 1.0
 MIN_POSITIVES = 5  # fewer labelled passages than this: the theme keeps the fixed blend
 
@@ -29,7 +31,7 @@ class ThemeStacker:
         """From (passages, themes, parts) probabilities: (passages, themes it knows) log-odds and the
         columns of `theme_ids` they belong to."""
         columns = [theme_ids.index(t) for t in self.theme_ids]
-        return np.einsum("ntp,tp->nt", _log_odds(parts[:, columns, :]), self.coef) + self.intercept, columns
+        return np.einsum("ntp,tp->nt", odds.log_odds(parts[:, columns, :]), self.coef) + self.intercept, columns
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_theme_ids": np.array(self.theme_ids), f"{prefix}_coef": self.coef,
@@ -50,15 +52,10 @@ class ThemeStacker:
             labels = gold[:, t]
             if MIN_POSITIVES <= labels.sum() < len(labels):
                 model = LogisticRegression(C=STACKER_C, max_iter=2000, class_weight="balanced")
-                model.fit(_log_odds(parts[:, t, :]), labels)
+                model.fit(odds.log_odds(parts[:, t, :]), labels)
                 trained.append(theme)
                 coef.append(model.coef_[0])
                 intercept.append(model.intercept_[0])
         if not trained:
             return None
         return cls(trained, np.array(coef, np.float32), np.array(intercept, np.float32))
-
-
-def _log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
