@@ -47,7 +47,7 @@ def run(quick: bool = False) -> Iterator[Figure]:
             vectors[name], _ = backend.encode_with_spans(texts, [[]] * len(texts))
             seconds[name] += time.perf_counter() - started
     torch_rate = 2 * len(texts) / seconds["torch"]
-    yield Figure("embed_torch_texts_per_s", torch_rate, "texts/s", note=note or f"{len(texts)} paragraphs, batch 32, {_threads()} threads")
+    yield Figure("embed_torch_texts_per_s", torch_rate, "texts/s", note=note or f"{len(texts)} paragraphs, batch 32 (int8: one text at a time), {_threads()} threads")
     for name in [n for n in backends if n != "torch"]:
         cosine = (vectors[name] * vectors["torch"]).sum(axis=1)
         yield Figure(f"embed_{name.replace('-', '_')}_texts_per_s", 2 * len(texts) / seconds[name], "texts/s", floor=torch_rate,

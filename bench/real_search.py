@@ -41,7 +41,7 @@ def store_for(name: str, out: Path, tag: str) -> KnowledgeBase:
 
     folder = out / name
     home = folder / f"kb-{tag}-{inputs_key(folder / 'pdfs')}"
-    kb = KnowledgeBase(Settings(home=home, catalogue=folder / "catalogue.csv"))
+    kb = KnowledgeBase(Settings.load(home=home, catalogue=folder / "catalogue.csv"))  # SCRKB_EMBEDDING_BACKEND applies
     sources = [folder / "pdfs"] + ([CHECKOUT / "corpora" / "sample"] if name == "review" else [])
     started = time.perf_counter()
     report = ingest_paths(kb, sources)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.models import Document, Hit, Passage
-from kb.nlp.embedding import Embedder
+from kb.nlp.embedding import Embedder, backend_for_store
 from kb.research.packs import Packs
 from kb.search.filters import SearchFilters
 from kb.search.searcher import Searcher, SearchResult
@@ -60,7 +60,9 @@ class KnowledgeBase:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embed_batch_size, self.settings.embedding_backend, self.settings.model_cache)
+        """The embedding model, run at the precision that built the store's vectors (else as configured)."""
+        backend = backend_for_store(self.settings.embedding_backend, self.catalogue.embedding_backends())
+        return Embedder(self.settings.embed_batch_size, backend, self.settings.model_cache)
 
     @cached_property
     def reports(self) -> ReportCatalogue:
@@ -272,8 +274,8 @@ class KnowledgeBase:
         """Compare the catalogue with the vector and keyword indexes: the passages each holds alone.
 
         Also names the embedding backends of the stored vectors when they are not
-        the one queries use now: search still works (their vectors are about 0.99
-        cosine apart) but scores shift a little, so it should be seen.
+        the one queries use now (a store built before it kept its precision can
+        hold both): search still works, but scores shift a little, so it should be seen.
         """
         stored = self.catalogue.all_passage_ids()
         indexed = self.vectors.ids()
@@ -296,9 +298,9 @@ class KnowledgeBase:
             "keyword_passages": len(keyword_rowids),
             "missing_keywords": sorted(self.catalogue.passage_ids_at(missing_keywords).values()),
             "orphan_keywords": len(orphan_keywords) + duplicated,
-            "embedding_backend": self.settings.embedding_backend,
+            "embedding_backend": self.embedder.backend,
             "stored_embedding_backends": backends,
-            "backend_mismatch": bool(backends) and backends != [self.settings.embedding_backend],
+            "backend_mismatch": bool(backends) and backends != [self.embedder.backend],
             # Kept, never dropped, and not an index fault: a re-ingested report took their passages away.
             "orphan_reviews": [{key: r[key] for key in ("passage_id", "theme_id", "verdict", "username", "at")}
                                for r in self.catalogue.orphan_reviews()],

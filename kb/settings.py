@@ -25,7 +25,7 @@ class Settings:
     user_themes: Path | None = None
     theme_quality: Path | None = None
     embed_batch_size: int = 32
-    embedding_backend: str = "onnx"
+    embedding_backend: str = "onnx-int8"
     model_cache: Path = CHECKOUT / "var" / "models"
     host: str = "127.0.0.1"
     port: int = 5000
@@ -122,10 +122,10 @@ HELP = {
     "shown beside every count (written by `scrkb eval themes FILE --quality`). Default: "
     "kb/data/theme_quality.yaml, measured for the built-in taxonomy.",
     "embed_batch_size": "Passages per batch when embedding.",
-    "embedding_backend": "How the embedding model runs: `onnx-int8` (ONNX Runtime, int8 weights), `onnx` "
-    "(ONNX Runtime, full precision) or `torch`. The ONNX models are exported offline from the packaged "
-    "weights on first use. Vectors differ slightly between backends (cosine about 0.99), so a store is "
-    "best searched with the backend that built it; `scrkb check` says when they differ.",
+    "embedding_backend": "How the embedding model runs in new stores: `onnx-int8` (ONNX Runtime, int8 weights), "
+    "`onnx` (ONNX Runtime, full precision) or `torch`. The ONNX models are exported offline from the packaged "
+    "weights on first use. int8 and full-precision vectors differ slightly (cosine about 0.995), so a store "
+    "keeps the precision that built it; `scrkb check` names the backend in use.",
     "model_cache": "Folder for the ONNX models exported from the packaged weights, one subfolder per "
     "fingerprint of those weights. Default: var/models inside the checkout, ignored by git.",
     "host": "Address `scrkb serve` binds to.",

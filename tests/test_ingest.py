@@ -141,22 +141,31 @@ def test_show_prints_metadata_and_passages(tmp_path, child_s_pdf):
     assert missing.returncode == 1 and "No document with id 'nope'" in missing.stderr
 
 
-def test_the_store_records_its_embedding_backend_and_check_names_another(tmp_path, child_s_pdf):
+def test_a_store_keeps_the_embedding_precision_that_built_it(tmp_path, child_s_pdf):
     home = tmp_path / "kb"
     run_cli("ingest", str(child_s_pdf), home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"})
-    same = summary(run_cli("check", "--json", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"}))
-    assert same["stored_embedding_backends"] == ["onnx"] and not same["backend_mismatch"]
+    int8 = {"SCRKB_EMBEDDING_BACKEND": "onnx-int8"}
+    same = summary(run_cli("check", "--json", home=home, env=int8))
+    assert same["stored_embedding_backends"] == ["onnx"] and same["embedding_backend"] == "onnx"
+    assert not same["backend_mismatch"]
+    searches = [json.loads(run_cli("search", "health visitor bruise", "--mode", "semantic", "--json", home=home,
+                                   env={"SCRKB_EMBEDDING_BACKEND": backend}).stdout) for backend in ("onnx", "onnx-int8")]
+    assert searches[0] and searches[0] == searches[1]  # the same vectors, whatever the setting
 
     other = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "torch"})  # still exits 0
     assert "embedded with onnx, queries now with torch" in other.stdout and "search is unchanged" in other.stdout
-    int8 = run_cli("check", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx-int8"})
-    assert "queries now with onnx-int8" in int8.stdout and "scores shift" in int8.stdout
-    # A store from before backends were recorded was embedded with torch.
+    with sqlite3.connect(home / "catalogue.sqlite3") as db:  # a store extended before it kept its precision
+        db.execute("UPDATE meta SET value = ? WHERE key = 'embedding_backends'", (json.dumps(["onnx", "onnx-int8"]),))
+    db.close()
+    mixed = run_cli("check", home=home, env=int8)
+    assert "embedded with onnx, onnx-int8, queries now with onnx-int8" in mixed.stdout and "scores shift" in mixed.stdout
+    # A store from before backends were recorded was embedded with torch: full precision, queried with onnx.
     with sqlite3.connect(home / "catalogue.sqlite3") as db:
         db.execute("DELETE FROM meta WHERE key = 'embedding_backends'")
     db.close()
-    old = summary(run_cli("check", "--json", home=home, env={"SCRKB_EMBEDDING_BACKEND": "onnx"}))
-    assert old["consistent"] and old["stored_embedding_backends"] == ["torch"] and old["backend_mismatch"]
+    old = summary(run_cli("check", "--json", home=home, env=int8))
+    assert old["consistent"] and old["stored_embedding_backends"] == ["torch"]
+    assert old["embedding_backend"] == "onnx" and old["backend_mismatch"]
 
 
 def test_a_catalogue_row_that_cannot_be_read_stops_the_ingest_with_its_line(tmp_path, child_s_pdf):

@@ -219,12 +219,12 @@ def check(kb: KnowledgeBase, as_json):
         )
         if report["backend_mismatch"]:
             stored = report["stored_embedding_backends"]
-            effect = ("int8 vectors are about 0.99 cosine from full precision, so search works but scores shift "
-                      "slightly; ingest into a new store with one backend to match them"
+            effect = ("int8 vectors are about 0.995 cosine from full precision, so search works but scores shift "
+                      "slightly; ingest the reports into a new store to have one precision"
                       if "onnx-int8" in [*stored, report["embedding_backend"]]
                       else "both run the model at full precision (cosine 1.0000), so search is unchanged")
             click.echo(f"note: stored vectors were embedded with {', '.join(stored)}, queries now with "
-                       f"{report['embedding_backend']} (SCRKB_EMBEDDING_BACKEND): {effect}")
+                       f"{report['embedding_backend']}: {effect}")
         if report["orphan_reviews"]:
             click.echo(f"note: {len(report['orphan_reviews'])} tag review(s) name passages no longer in the store "
                        "(their reports were re-ingested or removed); they are kept and listed by "
