@@ -121,7 +121,7 @@ HELP = {
     "theme_quality": "YAML file of the tagger's measured precision, recall and true-count factors per theme, "
     "shown beside every count (written by `scrkb eval themes FILE --quality`). Default: "
     "kb/data/theme_quality.yaml, measured for the built-in taxonomy.",
-    "embed_batch_size": "Passages per batch when embedding.",
+    "embed_batch_size": "Passages per batch when embedding at full precision (int8 reads one at a time).",
     "embedding_backend": "How the embedding model runs in new stores: `onnx-int8` (ONNX Runtime, int8 weights), "
     "`onnx` (ONNX Runtime, full precision) or `torch`. The ONNX models are exported offline from the packaged "
     "weights on first use. int8 and full-precision vectors differ slightly (cosine about 0.995), so a store "
