@@ -171,11 +171,15 @@ def test_training_fits_measures_by_report_and_keeps_thresholds_off_its_own_train
     assert gates[data.gold.any(axis=1)].mean() > gates[~data.gold.any(axis=1)].mean()
     # the two themes with enough labelled passages learn how far to trust each part; the rest keep the fixed blend
     assert set(model.stacker.theme_ids) == {"parental_substance_misuse", "information_sharing"}
+    # the finding gate learns to be held open by a theme whose evidence is plain
+    assert model.gate_stacker is not None and model.gate_stacker.coef[1] > 0
     path = tmp_path / "model.npz"
     model.save(path)
     again = ThemeModel.load(path)
     assert again.stacker.theme_ids == model.stacker.theme_ids
-    assert np.allclose(predict(again, data, np.arange(len(items)))[0], probs, atol=1e-6)
+    assert again.gate_stacker.theme_ids == ids
+    probs_again, gates_again = predict(again, data, np.arange(len(items)))
+    assert np.allclose(probs_again, probs, atol=1e-6) and np.allclose(gates_again, gates, atol=1e-6)
     assert again.trained_on == "twenty-four written passages"
 
 

@@ -8,7 +8,8 @@ Four parts, each trained on labelled real passages (kb/themes/training.py):
 - an attention per built-in theme over the passage's token embeddings
   (kb/themes/attention.py);
 - a finding gate: how likely the passage is to show any theme at all, from its
-  passage and sentence vectors. A review describing its method, terms of
+  passage and sentence vectors, read beside its strongest theme's probability
+  (kb/themes/stacking.py's GateStacker). A review describing its method, terms of
   reference or the law, or a bare account of events, scores low, and a passage
   below the calibrated cut is given no theme.
 
@@ -30,7 +31,7 @@ from kb.settings import DATA_DIR
 from kb.themes.attention import TokenAttention
 from kb.themes.lexical import LexicalModel
 from kb.themes.odds import sigmoid
-from kb.themes.stacking import ThemeStacker
+from kb.themes.stacking import GateStacker, ThemeStacker
 
 MODEL_FILE = DATA_DIR / "theme_model.npz"
 LEXICAL_WEIGHT = 0.5
@@ -59,6 +60,7 @@ class ThemeModel:
     trained_on: str  # what it learnt from, in words
     attention: TokenAttention | None = None
     stacker: ThemeStacker | None = None
+    gate_stacker: GateStacker | None = None
 
     def probabilities(self, features: np.ndarray, theme_ids: list[str], documents: list[list[str]],
                       tokens: list[np.ndarray] | None = None) -> np.ndarray:
@@ -83,9 +85,13 @@ class ThemeModel:
             _fill(attention, theme_ids, self.attention.probabilities(tokens), self.attention.theme_ids)
         return np.stack([weigher, lexical, attention], axis=-1)
 
-    def gate(self, embeddings: np.ndarray) -> np.ndarray:
-        """(passages,) how likely each passage is to show any theme."""
-        return sigmoid(embeddings @ self.gate_coef + self.gate_intercept).astype(np.float32)
+    def gate(self, embeddings: np.ndarray, probs: np.ndarray | None = None, theme_ids: list[str] = ()) -> np.ndarray:
+        """(passages,) how likely each passage is to show any theme: from its vectors, and, given its
+        (passages, themes) probabilities, from how strongly its likeliest theme shows."""
+        vector_gates = sigmoid(embeddings @ self.gate_coef + self.gate_intercept).astype(np.float32)
+        if self.gate_stacker is None or probs is None or not len(vector_gates):
+            return vector_gates
+        return self.gate_stacker.gate(vector_gates, probs, list(theme_ids))
 
     def save(self, path: Path = MODEL_FILE) -> None:
         tmp = path.with_suffix(".tmp.npz")
@@ -100,6 +106,7 @@ class ThemeModel:
             lexical_intercept=lexical.intercept if lexical else np.zeros(0),
             **(self.attention.arrays("attention") if self.attention else {}),
             **(self.stacker.arrays("stacker") if self.stacker else {}),
+            **(self.gate_stacker.arrays("gate_stacker") if self.gate_stacker else {}),
         )
         tmp.replace(path)
 
@@ -115,7 +122,8 @@ class ThemeModel:
                                    data["lexical_idf"], data["lexical_coef"], data["lexical_intercept"])
         return cls(data["feature_mean"], data["feature_scale"], data["weigher_coef"], float(data["weigher_intercept"]),
                    lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]),
-                   TokenAttention.from_arrays(data, "attention"), ThemeStacker.from_arrays(data, "stacker"))
+                   TokenAttention.from_arrays(data, "attention"), ThemeStacker.from_arrays(data, "stacker"),
+                   GateStacker.from_arrays(data, "gate_stacker"))
 
 
 def combine(parts: np.ndarray, theme_ids: list[str], stacker: ThemeStacker | None) -> np.ndarray:

@@ -118,8 +118,7 @@ class ThemeTagger:
             tokens = self.embed(texts, sentences)[2]
         features = theme_features(self.classifier, self._lexicon, self.family, self.carer, self.reference, texts, sentences, sentence_vectors,
                                   passage_vectors)
-        probs, gates = self.probabilities(features, sentences, sentence_vectors, passage_vectors, tokens)
-        probs = without_carer(probs, self.carer, texts)
+        probs, gates = self.probabilities(texts, features, sentences, sentence_vectors, passage_vectors, tokens)
         results = []
         for i, text in enumerate(texts):
             if not sentences[i]:
@@ -130,15 +129,15 @@ class ThemeTagger:
             results.append(self._score_passage(text, sentences[i], sentence_probs, probs[i], float(gates[i]), kind))
         return results
 
-    def probabilities(self, features, sentences, sentence_vectors, passage_vectors, tokens=None) -> tuple[np.ndarray, np.ndarray]:
-        """Each passage's probability per theme and its finding gate; without a trained model, the
-        features' own best guess (the classifier's, raised by cues) and an open gate."""
+    def probabilities(self, texts, features, sentences, sentence_vectors, passage_vectors, tokens=None) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's probability per theme (under the carer rule) and its finding gate; without a
+        trained model, the features' own best guess (the classifier's, raised by cues) and an open gate."""
         if self.model is None:
             guess = np.clip(0.5 * features[:, :, 0] + 0.5 * features[:, :, 2] + INDICATOR_WEIGHT * features[:, :, 10], 0, 1)
-            return guess, np.ones(len(features), dtype=np.float32)
+            return without_carer(guess, self.carer, texts), np.ones(len(features), dtype=np.float32)
         documents = [document(s) for s in sentences]
-        probs = self.model.probabilities(features, self.taxonomy.ids, documents, tokens)
-        return probs, self.model.gate(gate_inputs(passage_vectors, sentence_vectors))
+        probs = without_carer(self.model.probabilities(features, self.taxonomy.ids, documents, tokens), self.carer, texts)
+        return probs, self.model.gate(gate_inputs(passage_vectors, sentence_vectors), probs, self.taxonomy.ids)
 
     def _score_passage(self, text, sents, sentence_probs, probs, gate, section_kind) -> dict[str, ThemeScore]:
         cues = [self._lexicon.themes_in(list(s.lemmas)) for s in sents]

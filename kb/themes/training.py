@@ -31,7 +31,7 @@ from kb.themes.features import theme_features, without_carer
 from kb.themes.lexical import LexicalModel, document
 from kb.themes.model import ThemeModel, combine, gate_inputs
 from kb.themes.quality_measure import GroupedItem, grouped_folds
-from kb.themes.stacking import ThemeStacker
+from kb.themes.stacking import GateStacker, ThemeStacker
 from kb.themes.tagger import ThemeTagger
 
 WEIGHER_C = 0.1  # one model over every (passage, theme) pair: strongly regularised
@@ -90,9 +90,9 @@ def prepare(tagger: ThemeTagger, items: list[GroupedItem], extra: list[GroupedIt
 
 
 def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str = "",
-        stacker: ThemeStacker | None = None) -> ThemeModel:
+        stackers: tuple[ThemeStacker | None, GateStacker | None] = (None, None)) -> ThemeModel:
     """Fit the weigher, the lexical model, the attention and the finding gate on some of the passages
-    (the stacker, fitted on what such models say of passages they did not see, is passed in)."""
+    (the stackers, fitted on what such models say of passages they did not see, are passed in)."""
     features = data.features[rows].reshape(-1, data.features.shape[2])
     mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-6
     weigher = LogisticRegression(C=WEIGHER_C, max_iter=5000, class_weight="balanced")
@@ -117,12 +117,13 @@ def fit(data: Prepared, rows: np.ndarray, fingerprint: str = "", trained_on: str
     attention = TokenAttention.fit([data.tokens[i] for i in rows], data.gold[rows], data.weights[rows], data.theme_ids)
     return ThemeModel(mean.astype(np.float32), scale.astype(np.float32), weigher.coef_[0].astype(np.float32),
                       float(weigher.intercept_[0]), lexical, gate.coef_[0].astype(np.float32), float(gate.intercept_[0]),
-                      fingerprint, trained_on, attention, stacker)
+                      fingerprint, trained_on, attention, *stackers)
 
 
 def predict(model: ThemeModel, data: Prepared, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """What the tagger would say of these passages: its probabilities (under the carer rule) and gates."""
-    return _finished(data, rows, model.probabilities(*_inputs(data, rows))), model.gate(data.gate_inputs[rows])
+    probs = _finished(data, rows, model.probabilities(*_inputs(data, rows)))
+    return probs, model.gate(data.gate_inputs[rows], probs, data.theme_ids)
 
 
 def _inputs(data: Prepared, rows: np.ndarray) -> tuple:
@@ -154,8 +155,8 @@ def calibrate(probs: np.ndarray, gates: np.ndarray, gold: np.ndarray, theme_ids:
 
 
 def out_of_fold(data: Prepared, rows: np.ndarray, always: np.ndarray, folds: int, seed: int):
-    """The model's parts' probabilities (passages, themes, parts) and gates for `rows`, each from a model
-    fitted without its group (and with `always`)."""
+    """The model's parts' probabilities (passages, themes, parts) and vector gates for `rows`, each from a
+    model fitted without its group (and with `always`)."""
     parts = np.zeros((len(rows), len(data.theme_ids), 3), np.float32)
     gates = np.zeros(len(rows), np.float32)
     for held in grouped_folds([data.groups[i] for i in rows], folds, seed):
@@ -179,8 +180,8 @@ def cross_validated(data: Prepared, real: bool = True, folds: int = 5, seed: int
     for held in grouped_folds([data.groups[i] for i in target], folds, seed):
         held = target[np.array(held)]
         kept = np.setdiff1d(np.arange(len(data.groups)), held)
-        stacker, calibration = _calibrated(data, kept[data.real[kept]], kept[~data.real[kept]], INNER_FOLDS, seed)
-        probs, gates = predict(fit(data, kept, stacker=stacker), data, held)
+        stackers, calibration = _calibrated(data, kept[data.real[kept]], kept[~data.real[kept]], INNER_FOLDS, seed)
+        probs, gates = predict(fit(data, kept, stackers=stackers), data, held)
         predictions[held] = shown(probs, gates, calibration, data.theme_ids)
     return predictions
 
@@ -188,19 +189,21 @@ def cross_validated(data: Prepared, real: bool = True, folds: int = 5, seed: int
 def train(tagger: ThemeTagger, data: Prepared, trained_on: str, folds: int = 5, seed: int = 13) -> tuple[ThemeModel, Calibration]:
     """The model fitted on every passage, with stackers, thresholds and cut chosen on out-of-fold
     predictions of real text."""
-    stacker, calibration = _calibrated(data, data.rows(True), data.rows(False), folds, seed)
-    return fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on, stacker), calibration
+    stackers, calibration = _calibrated(data, data.rows(True), data.rows(False), folds, seed)
+    return fit(data, np.arange(len(data.groups)), fingerprint(tagger.taxonomy), trained_on, stackers), calibration
 
 
 def _calibrated(data: Prepared, real_rows: np.ndarray, always: np.ndarray, folds: int,
-                seed: int) -> tuple[ThemeStacker | None, Calibration]:
-    """Stackers fitted on the parts' out-of-fold probabilities of real text, then thresholds and cut
-    chosen on what the stacked model gives those same passages."""
-    parts, gates = out_of_fold(data, real_rows, always, folds, seed)
+                seed: int) -> tuple[tuple[ThemeStacker | None, GateStacker | None], Calibration]:
+    """Stackers fitted on the parts' out-of-fold probabilities of real text (the gate's on the stacked
+    probabilities), then thresholds and cut chosen on what the stacked model gives those same passages."""
+    parts, vector_gates = out_of_fold(data, real_rows, always, folds, seed)
     gold = data.gold[real_rows]
     stacker = ThemeStacker.fit(parts, gold, data.theme_ids)
     probs = _finished(data, real_rows, combine(parts, data.theme_ids, stacker))
-    return stacker, calibrate(probs, gates, gold, data.theme_ids)
+    gate_stacker = GateStacker.fit(vector_gates, probs, gold.any(axis=1), data.theme_ids)
+    gates = gate_stacker.gate(vector_gates, probs, data.theme_ids) if gate_stacker else vector_gates
+    return (stacker, gate_stacker), calibrate(probs, gates, gold, data.theme_ids)
 
 
 def _f1(shown: np.ndarray, gold: np.ndarray) -> float:
