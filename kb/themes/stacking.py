@@ -85,7 +85,7 @@ class GateStacker:
 
     def gate(self, vector_gates: np.ndarray, probs: np.ndarray, theme_ids: list[str]) -> np.ndarray:
         columns = [theme_ids.index(t) for t in self.theme_ids if t in theme_ids]
-        inputs = _gate_inputs(vector_gates, probs[:, columns] if columns else np.zeros((len(probs), 1)))
+        inputs = _stacked_inputs(vector_gates, probs[:, columns] if columns else np.zeros((len(probs), 1)))
         mixed = odds.sigmoid(inputs @ self.coef + self.intercept)
         return np.where(vector_gates >= GATE_FLOOR, mixed, np.minimum(vector_gates, mixed)).astype(np.float32)
 
@@ -104,9 +104,9 @@ class GateStacker:
         if shows_any.all() or not shows_any.any():  # nothing to tell apart: the gate is read alone
             return None
         model = LogisticRegression(C=STACKER_C, max_iter=2000, class_weight="balanced")
-        model.fit(_gate_inputs(vector_gates, probs), shows_any)
+        model.fit(_stacked_inputs(vector_gates, probs), shows_any)
         return cls(list(theme_ids), model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
-def _gate_inputs(vector_gates: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def _stacked_inputs(vector_gates: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return np.stack([odds.log_odds(vector_gates), odds.log_odds(probs).max(axis=1)], axis=1)
