@@ -17,6 +17,7 @@ from kb.hashing import file_sha256
 from kb.models import Document, Failure, FailureReason, IngestReport
 from kb.nlp.spacy_pipeline import analyse, entities_of
 from kb.pdf import PdfError, looks_like_pdf
+from kb.themes.subject import child_present
 
 # `scrkb fetch` downloads into NAME.pdf.part and renames when complete.
 PARTIAL_SUFFIX = ".part"
@@ -149,7 +150,8 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
         passage.entities = entities_of(doc)
         passage.sentences = tagger.sentences_of(doc)
     vectors, sentence_vectors, tokens = tagger.embed(texts, [p.sentences for p in passages])
-    themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages], tokens)
+    themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors, [p.section_kind for p in passages], tokens,
+                        child_present(texts))
     for passage, found in zip(passages, themes):
         passage.themes = found
     document = Document(

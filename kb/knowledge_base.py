@@ -25,6 +25,7 @@ from kb.store.vectors import VectorIndex
 from kb.themes.calibration import Calibration
 from kb.themes.quality import Quality, load_quality
 from kb.themes.reviews import TagReviews
+from kb.themes.subject import child_present_by_passage
 from kb.themes.model import ThemeModel
 from kb.themes.tagger import ThemeTagger
 from kb.themes.taxonomy import load_taxonomy
@@ -216,11 +217,12 @@ class KnowledgeBase:
         """Re-tag every stored passage with the current taxonomy, without re-extracting: the stored vectors stay,
         and the model reads each passage once more for the token embeddings the tagger's attention needs."""
         tagger = self.tagger
+        present = child_present_by_passage(self.catalogue.texts_by_document())
         count = 0
         for n, (passages, vectors, sentence_vectors) in enumerate(self.catalogue.iter_for_tagging()):
             texts = [p.text for p in passages]
             themes = tagger.tag(texts, [p.sentences for p in passages], sentence_vectors, vectors,
-                                [p.section_kind for p in passages])
+                                [p.section_kind for p in passages], child_present=[present.get(p.passage_id, True) for p in passages])
             for passage, found in zip(passages, themes):
                 passage.themes = found
             self.catalogue.replace_themes(passages, tagger.version, first=n == 0)

@@ -12,6 +12,7 @@ import click
 from kb.cli.groups import evaluate, main
 from kb.cli.common import emit, with_kb, writing
 from kb.knowledge_base import KnowledgeBase
+from kb.themes.subject import child_present
 
 
 def theme_json(kb: KnowledgeBase, matches) -> list[dict]:
@@ -44,7 +45,7 @@ def tag(kb: KnowledgeBase, source, as_json, jsonl):
             click.echo(json.dumps({"id": row["id"], "themes": theme_json(kb, found)}, ensure_ascii=False))
         return
     text = source.read()
-    [found], [doc] = kb.tagger.tag_texts([text])
+    [found], [doc] = kb.tagger.tag_texts([text], child_present=child_present([text]))
     data = {"themes": theme_json(kb, found), "entities": [asdict(e) for e in entities_of(doc)],
             "taxonomy_version": kb.tagger.version}
     if as_json:

@@ -37,6 +37,13 @@ class PassageRows:
     def all_passage_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT passage_id FROM passages")}
 
+    def texts_by_document(self) -> Iterator[tuple[list[str], list[str]]]:
+        """Each document's passages as (passage ids, texts), in reading order."""
+        doc_ids = [r[0] for r in self.db.execute("SELECT DISTINCT doc_id FROM passages")]
+        for doc_id in doc_ids:
+            rows = self.db.execute("SELECT passage_id, text FROM passages WHERE doc_id = ? ORDER BY seq", (doc_id,)).fetchall()
+            yield [r[0] for r in rows], [r[1] for r in rows]
+
     def iter_for_tagging(self, batch: int = 256) -> Iterator[tuple[list[Passage], np.ndarray, list[np.ndarray]]]:
         """Yield stored passages with their sentences, passage vectors and sentence vectors."""
         last = 0

@@ -18,6 +18,7 @@ from kb.store.catalogue import Catalogue
 from kb.themes.calibration import Calibration
 from kb.themes.evaluate import calibrate_thresholds, predicted, report
 from kb.themes.quality_measure import cross_validated_predictions, grouped_folds
+from kb.themes.subject import child_present_by_passage
 from kb.themes.tagger import ThemeScore, ThemeTagger
 
 # A theme's threshold moves only when its reviews can support it: enough of them, on both sides.
@@ -51,13 +52,15 @@ def score_reviewed(catalogue: Catalogue, tagger: ThemeTagger, items: list[Review
     """The tagger's score for each reviewed item, from the stored passage and its stored vectors."""
     wanted = {item.passage_id for item in items}
     scored: dict[str, dict[str, ThemeScore]] = {}
+    present = child_present_by_passage(catalogue.texts_by_document())
     for passages, vectors, sentence_vectors in catalogue.iter_for_tagging():
         keep = [i for i, p in enumerate(passages) if p.passage_id in wanted]
         if not keep:
             continue
         chosen = [passages[i] for i in keep]
         results = tagger.score([p.text for p in chosen], [p.sentences for p in chosen],
-                               [sentence_vectors[i] for i in keep], vectors[keep], [p.section_kind for p in chosen])
+                               [sentence_vectors[i] for i in keep], vectors[keep], [p.section_kind for p in chosen],
+                               child_present=[present.get(p.passage_id, True) for p in chosen])
         scored.update({p.passage_id: r for p, r in zip(chosen, results)})
     empty = ThemeScore("", 0.0)
     return [scored.get(item.passage_id, {}).get(item.theme_id, empty) for item in items]

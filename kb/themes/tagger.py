@@ -28,6 +28,7 @@ from kb.themes.features import theme_features, without_carer
 from kb.themes.lexical import document
 from kb.themes.lexicon import NEGATIONS, Cue, Lexicon, content_lemmas
 from kb.themes.model import ThemeModel, gate_inputs
+from kb.themes.subject import without_child_themes
 from kb.themes.taxonomy import Taxonomy
 
 INDICATOR_WEIGHT = 0.3
@@ -69,6 +70,7 @@ class ThemeTagger:
         self.model = model
         self.family = np.array([t.group == "family" for t in taxonomy.themes], dtype=np.float32)
         self.carer = np.array([t.about == "carer" for t in taxonomy.themes], dtype=np.float32)
+        self.child_only = np.array([t.child_only for t in taxonomy.themes], dtype=bool)
         builtin = np.array([t.source == "built-in" for t in taxonomy.themes])
         self.reference = builtin if builtin.any() else np.ones(len(taxonomy.themes), dtype=bool)
 
@@ -109,16 +111,19 @@ class ThemeTagger:
         passage_vectors: np.ndarray,
         section_kinds: list[str | None] | None = None,
         tokens: list[np.ndarray] | None = None,
+        child_present: list[bool] | None = None,
     ) -> list[dict[str, ThemeScore]]:
         """Score every theme for each passage, from its sentences and their vectors, and its token
         embeddings where the model reads them (passed on from `embed`, or embedded again here: a
-        store keeps passage and sentence vectors, not tokens)."""
+        store keeps passage and sentence vectors, not tokens). `child_present` says, per passage of
+        a document, whether a child is in its scene (kb/themes/subject.py); None, for passages on
+        their own, takes every passage as a child's."""
         passage_vectors = np.asarray(passage_vectors)
         if tokens is None and self.model is not None and self.model.attention is not None:
             tokens = self.embed(texts, sentences)[2]
         features = theme_features(self.classifier, self._lexicon, self.family, self.carer, self.reference, texts, sentences, sentence_vectors,
                                   passage_vectors)
-        probs, gates = self.probabilities(texts, features, sentences, sentence_vectors, passage_vectors, tokens)
+        probs, gates = self.probabilities(texts, features, sentences, sentence_vectors, passage_vectors, tokens, child_present)
         results = []
         for i, text in enumerate(texts):
             if not sentences[i]:
@@ -129,15 +134,20 @@ class ThemeTagger:
             results.append(self._score_passage(text, sentences[i], sentence_probs, probs[i], float(gates[i]), kind))
         return results
 
-    def probabilities(self, texts, features, sentences, sentence_vectors, passage_vectors, tokens=None) -> tuple[np.ndarray, np.ndarray]:
-        """Each passage's probability per theme (under the carer rule) and its finding gate; without a
-        trained model, the features' own best guess (the classifier's, raised by cues) and an open gate."""
+    def probabilities(self, texts, features, sentences, sentence_vectors, passage_vectors, tokens=None,
+                      child_present=None) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's probability per theme (under the carer and child rules) and its finding gate;
+        without a trained model, the features' own best guess (the classifier's, raised by cues) and an
+        open gate. The rules apply before the gate reads the probabilities, as in training."""
         if self.model is None:
             guess = np.clip(0.5 * features[:, :, 0] + 0.5 * features[:, :, 2] + INDICATOR_WEIGHT * features[:, :, 10], 0, 1)
-            return without_carer(guess, self.carer, texts), np.ones(len(features), dtype=np.float32)
+            return self._rules(guess, texts, child_present), np.ones(len(features), dtype=np.float32)
         documents = [document(s) for s in sentences]
-        probs = without_carer(self.model.probabilities(features, self.taxonomy.ids, documents, tokens), self.carer, texts)
+        probs = self._rules(self.model.probabilities(features, self.taxonomy.ids, documents, tokens), texts, child_present)
         return probs, self.model.gate(gate_inputs(passage_vectors, sentence_vectors), probs, self.taxonomy.ids)
+
+    def _rules(self, probs: np.ndarray, texts, child_present) -> np.ndarray:
+        return without_child_themes(without_carer(probs, self.carer, texts), self.child_only, child_present)
 
     def _score_passage(self, text, sents, sentence_probs, probs, gate, section_kind) -> dict[str, ThemeScore]:
         cues = [self._lexicon.themes_in(list(s.lemmas)) for s in sents]
@@ -160,16 +170,17 @@ class ThemeTagger:
 
     # --- tagging -------------------------------------------------------------
 
-    def tag(self, texts, sentences, sentence_vectors, passage_vectors, section_kinds=None, tokens=None) -> list[list[ThemeMatch]]:
-        scored = self.score(texts, sentences, sentence_vectors, passage_vectors, section_kinds, tokens)
+    def tag(self, texts, sentences, sentence_vectors, passage_vectors, section_kinds=None, tokens=None,
+            child_present=None) -> list[list[ThemeMatch]]:
+        scored = self.score(texts, sentences, sentence_vectors, passage_vectors, section_kinds, tokens, child_present)
         return [self.matches(text, scores) for text, scores in zip(texts, scored)]
 
-    def tag_texts(self, texts: list[str], section_kinds=None) -> tuple[list[list[ThemeMatch]], list]:
+    def tag_texts(self, texts: list[str], section_kinds=None, child_present=None) -> tuple[list[list[ThemeMatch]], list]:
         """Tag raw texts (running spaCy and the embedder); also return the spaCy Docs."""
         docs = list(analyse(texts))
         sentences = [self.sentences_of(doc) for doc in docs]
         vectors, sentence_vectors, tokens = self.embed(texts, sentences)
-        return self.tag(texts, sentences, sentence_vectors, vectors, section_kinds, tokens), docs
+        return self.tag(texts, sentences, sentence_vectors, vectors, section_kinds, tokens, child_present), docs
 
     def embed(self, texts: list[str], sentences: list[list[Sentence]]) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Embed each passage once: its vector, a vector per sentence and its token embeddings, all from one pass.

@@ -35,6 +35,9 @@ class Theme:
     # Whose condition the theme is: "carer" for a parent's or carer's (their drinking, their mental
     # health), so a passage about the child's own cannabis use does not count for the parent's.
     about: str = "child"
+    # The theme exists only where a child is at risk: in a report about an adult it counts only in
+    # passages that mention a child (kb/themes/subject.py).
+    child_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def _themes(data: dict, path: Path, source: str) -> list[Theme]:
                 references=tuple(str(t) for t in item.get("references") or ()),
                 source=source,
                 about=str(item.get("about", "child")),
+                child_only=bool(item.get("child_only", False)),
             )
         )
     return themes
