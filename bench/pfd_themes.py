@@ -8,7 +8,8 @@ to PDF (bench/real_text.py) and ingested into a store of their own, retagged by 
 report shows a theme when any of its passages shows it, as `scrkb export counts --by document` counts.
 The reference, corpora/realtext/pfd_reports.labels.jsonl, coded every report twice, blind, under the
 definitions in kb/data/themes.yaml, and settled disagreements by a third reading (docs/themes.md). It
-holds labels only: the text stays in ../shared, outside the project.
+holds labels only: the text stays in ../shared, outside the project. The tagger learnt from passages of
+half the reports (bench/pfd_passages.py), so the figures are over the other half unless --all is given.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.pfd_passages import report_id, trained_reports  # noqa: E402
 from bench.real_search import store_for  # noqa: E402
 from bench.real_text import CHECKOUT, prepare_pfd  # noqa: E402
 from kb.themes.agreement import cohen_kappa  # noqa: E402
@@ -43,8 +45,7 @@ def tagged(out: Path) -> tuple[dict[str, set[str]], Taxonomy]:
     kb.retag()  # the store may have been tagged by an earlier tagger
     found = {}
     for doc in kb.documents():
-        report_id = (doc.meta.title or "").rsplit(" ", 1)[-1]
-        found[report_id] = set(kb.document_themes(doc.doc_id))
+        found[report_id(doc)] = set(kb.document_themes(doc.doc_id))
     return found, kb.tagger.taxonomy
 
 
@@ -73,7 +74,7 @@ def agreement(found: dict[str, set[str]], reference: dict[str, set[str]], theme_
 
 
 def table(result: dict) -> str:
-    lines = [f"{result['reports']} coroners' reports, taxonomy {result['taxonomy_version']}",
+    lines = [f"{result['reports']} coroners' reports ({result['which']}), taxonomy {result['taxonomy_version']}",
              f"  {'theme':<28} {'coded':>5} {'tagged':>6} {'P':>5} {'R':>5} {'kappa':>6}"]
     for theme, t in result["themes"].items():
         if t["support"] or t["tagged"]:
@@ -90,9 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CHECKOUT / "var" / "realeval")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--all", action="store_true", help="include the reports the tagger learnt from")
     args = parser.parse_args()
     found, taxonomy = tagged(args.out)
-    result = {"taxonomy_version": taxonomy.version, **agreement(found, reference(), taxonomy.ids)}
+    learnt = set() if args.all else trained_reports()
+    coded = {rid: themes for rid, themes in reference().items() if rid not in learnt}
+    which = "all" if not learnt else "not trained on"
+    result = {"taxonomy_version": taxonomy.version, "which": which, **agreement(found, coded, taxonomy.ids)}
     print(json.dumps(result) if args.json else table(result))
 
 

@@ -44,6 +44,9 @@ def main() -> None:
     parser.add_argument("--describe", default="", help="the evaluation set, in words, for the quality file")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--quality", type=Path, default=None, help="where to write the quality file")
+    parser.add_argument("--measure-on", type=Path, action="append", default=[],
+                        help="measure the quality file on these of FILES only (default: all); the others still "
+                             "train and choose thresholds")
     parser.add_argument("--measure-only", action="store_true",
                         help="print the cross-validated figures and write nothing (to compare embedding backends)")
     args = parser.parse_args()
@@ -55,17 +58,21 @@ def main() -> None:
     data = prepare(tagger, items, extra)
     predictions = cross_validated(data, real=True, folds=args.folds)
     real = data.rows(True)
-    gold = [set(item.themes) for item in items]
-    pred = [{t for t, hit in zip(data.theme_ids, row) if hit} for row in predictions[real]]
-    groups = [item.group for item in items]
+    names = {path.name for path in args.measure_on} or set(sources)
+    measured = [i for i, source in enumerate(sources) if source in names]
+    gold = [set(items[i].themes) for i in measured]
+    pred = [{t for t, hit in zip(data.theme_ids, row) if hit} for row in predictions[real][measured]]
+    groups = [items[i].group for i in measured]
     describe = args.describe or "labelled real review passages"  # the note adds how many, from how many reports
     method = (f"nested grouped {args.folds}-fold cross-validation by report: each fold predicted by a model, "
               "stackers, thresholds and finding-gate cut fitted without it")
     if not args.measure_only:
         write_quality(args.quality or QUALITY_FILE, quality_record(
             measure_predictions(data.theme_ids, gold, pred, groups), taxonomy_version=tagger.version,
-            evaluation_set=describe, reports=len(set(groups)), passages=len(items), method=method))
+            evaluation_set=describe, reports=len(set(groups)), passages=len(measured), method=method))
     figures = {"real": summary(predictions[real], data.gold[real])}
+    if args.measure_on:
+        figures["measured"] = summary(predictions[real[measured]], data.gold[real[measured]])
     for name in sorted(set(sources)):
         rows = real[np.array(sources) == name]
         figures[name] = summary(predictions[rows], data.gold[rows])
