@@ -52,16 +52,18 @@ def main() -> None:
     args = parser.parse_args()
     items = merge_similar_reports([item for path in args.files for item in read_grouped(path)])
     sources = [path.name for path in args.files for _ in read_grouped(path)]
+    names = {path.name for path in args.measure_on} or set(sources)
+    if names - set(sources):  # checked before the hour of training, not after
+        parser.error(f"--measure-on {', '.join(sorted(names - set(sources)))}: not among the FILES trained on")
     extra = [item for path in args.extra for item in read_grouped(path, "id")]
     kb = KnowledgeBase(Settings.load(home=Path("/tmp/scrkb-train-home")))
     tagger = kb.tagger
     data = prepare(tagger, items, extra)
     predictions = cross_validated(data, real=True, folds=args.folds)
     real = data.rows(True)
-    names = {path.name for path in args.measure_on} or set(sources)
-    measured = [i for i, source in enumerate(sources) if source in names]
+    measured = real[[source in names for source in sources]]  # real text comes first in data, in FILES order
     gold = [set(items[i].themes) for i in measured]
-    pred = [{t for t, hit in zip(data.theme_ids, row) if hit} for row in predictions[real][measured]]
+    pred = [{t for t, hit in zip(data.theme_ids, row) if hit} for row in predictions[measured]]
     groups = [items[i].group for i in measured]
     describe = args.describe or "labelled real review passages"  # the note adds how many, from how many reports
     method = (f"nested grouped {args.folds}-fold cross-validation by report: each fold predicted by a model, "
@@ -72,7 +74,7 @@ def main() -> None:
             evaluation_set=describe, reports=len(set(groups)), passages=len(measured), method=method))
     figures = {"real": summary(predictions[real], data.gold[real])}
     if args.measure_on:
-        figures["measured"] = summary(predictions[real[measured]], data.gold[real[measured]])
+        figures["measured"] = summary(predictions[measured], data.gold[measured])
     for name in sorted(set(sources)):
         rows = real[np.array(sources) == name]
         figures[name] = summary(predictions[rows], data.gold[rows])

@@ -194,7 +194,8 @@ def test_team_written_passages_train_at_a_lower_weight_and_never_choose_threshol
     assert not cross_validated(data, real=False, folds=3)[data.rows(True)].any()  # only the extra rows predicted
 
 
-REALTEXT_MANIFESTS = sorted((Path(__file__).resolve().parent.parent / "corpora" / "realtext").glob("*.manifest.jsonl"))
+REALTEXT = Path(__file__).resolve().parent.parent / "corpora" / "realtext"
+REALTEXT_MANIFESTS = sorted(REALTEXT.glob("*.manifest.jsonl"))
 MANIFEST_FIELDS = {"id", "url", "report", "year", "nation", "review_type", "themes", "query", "n_words", "start", "end", "sha256"}
 
 
@@ -218,15 +219,12 @@ def test_the_real_text_the_tagger_learnt_from_is_committed_only_as_text_free_man
     assert len(seen) >= 100
 
 
-PFD_LABELS = Path(__file__).resolve().parent.parent / "corpora" / "realtext"
-
-
 def test_the_coroners_reports_the_tagger_learnt_from_are_committed_as_labels_only_and_kept_apart_from_its_test():
     """The coroners' passages are cut from ../shared's CSV by ingest, so their labels name a report, a place
     and a text hash, never text; the reports trained on are not among those the report-level test keeps."""
     ids = set(load_taxonomy().ids)
-    reports = [json.loads(line) for line in (PFD_LABELS / "pfd_reports.labels.jsonl").read_text(encoding="utf-8").splitlines()]
-    passages = [json.loads(line) for line in (PFD_LABELS / "pfd_passages.labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    reports = [json.loads(line) for line in (REALTEXT / "pfd_reports.labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    passages = [json.loads(line) for line in (REALTEXT / "pfd_passages.labels.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all(set(r) == {"id", "url", "themes"} and set(r["themes"]) <= ids for r in reports)
     assert all(set(p) == {"id", "report", "n", "sha1", "themes"} and set(p["themes"]) <= ids for p in passages)
     assert all(re.fullmatch(r"[0-9a-f]{40}", p["sha1"]) and isinstance(p["n"], int) for p in passages)
