@@ -1,7 +1,7 @@
 """Train the theme tagger on labelled real review passages and measure it: the files it writes ship in kb/data.
 
     python scripts/train_tagger.py FILE.jsonl [FILE.jsonl ...] [--extra tests/data/themes_dev.jsonl]
-                                   [--describe TEXT] [--folds 5]
+                                   [--describe TEXT] [--trained-on TEXT] [--folds 5] [--seed 13]
 
 Each FILE holds labelled passages, one JSON object per line: {"id", "text", "themes", "report"}
 ("themes" are the ids the passage shows; "report" groups a report's passages, which are never split
@@ -42,7 +42,10 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--extra", type=Path, action="append", default=[], help="team-written labelled passages")
     parser.add_argument("--describe", default="", help="the evaluation set, in words, for the quality file")
+    parser.add_argument("--trained-on", default="", help="the training set, in words, for the model and calibration "
+                        "(default: --describe; they differ when --measure-on leaves files out of the figures)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=13, help="how reports are dealt into folds (to see the spread)")
     parser.add_argument("--quality", type=Path, default=None, help="where to write the quality file")
     parser.add_argument("--measure-on", type=Path, action="append", default=[],
                         help="measure the quality file on these of FILES only (default: all); the others still "
@@ -59,7 +62,7 @@ def main() -> None:
     kb = KnowledgeBase(Settings.load(home=Path("/tmp/scrkb-train-home")))
     tagger = kb.tagger
     data = prepare(tagger, items, extra)
-    predictions = cross_validated(data, real=True, folds=args.folds)
+    predictions = cross_validated(data, real=True, folds=args.folds, seed=args.seed)
     real = data.rows(True)
     measured = real[[source in names for source in sources]]  # real text comes first in data, in FILES order
     gold = [set(items[i].themes) for i in measured]
@@ -80,15 +83,16 @@ def main() -> None:
         figures[name] = summary(predictions[rows], data.gold[rows])
     if extra:
         extra_rows = data.rows(False)
-        figures["extra"] = summary(cross_validated(data, real=False, folds=args.folds)[extra_rows], data.gold[extra_rows])
+        figures["extra"] = summary(cross_validated(data, real=False, folds=args.folds, seed=args.seed)[extra_rows], data.gold[extra_rows])
     if not args.measure_only:
-        model, calibration = train(tagger, data, describe, args.folds)
+        trained_on = args.trained_on or describe
+        model, calibration = train(tagger, data, trained_on, args.folds)
         model.save(MODEL_FILE)
         # Ship the taxonomy classifier too, so a new install does not train it on first use.
         for old in SHIPPED_DIR.glob("theme_classifier-*.npz"):
             old.unlink()
         tagger.classifier.save(SHIPPED_DIR / f"theme_classifier-{fingerprint(tagger.taxonomy)}.npz")
-        calibration.save(CALIBRATION_FILE, {"taxonomy_version": tagger.version, "trained_on": describe},
+        calibration.save(CALIBRATION_FILE, {"taxonomy_version": tagger.version, "trained_on": trained_on},
                          header="# Thresholds and finding-gate cut chosen on out-of-fold predictions by scripts/train_tagger.py.")
     print(json.dumps(figures, indent=1))
 

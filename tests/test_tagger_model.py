@@ -52,6 +52,18 @@ def test_a_review_describing_itself_or_the_law_shows_no_theme(tagger, text):
     assert shown(tagger, text) == set()
 
 
+def test_a_note_on_names_in_the_scope_shows_no_theme_though_it_names_the_mother_s_partner(tagger):
+    note = ("2.3 The review covers the year before the baby's death and, where it matters, the assessment of risk "
+            "in earlier pregnancies.\n\n2.4 Names. Adults are referred to by their relationship to the baby: the "
+            "mother, the mother's partner and the paternal grandfather.")
+    assert shown(tagger, note, "scope") == set()
+    # An indicator that is not the theme's own name still shows it there.
+    unassessed = ("1.4 The terms of reference asked the review to consider why the mother's partner, who had moved "
+                  "in with the family in 2019, was never assessed, and why no checks on the partner were requested "
+                  "from the police.")
+    assert "invisible_men" in shown(tagger, unassessed, "scope")
+
+
 def test_a_family_s_drinking_is_shown_by_describing_it(tagger):
     text = ("The mother drank heavily most evenings and was often intoxicated when the children came home from "
             "school. Neighbours told the police that the children were left alone while she slept.")

@@ -41,12 +41,18 @@ class Lexicon:
         for cue in cues:
             if cue.lemmas:
                 self.by_first[cue.lemmas[0]].append(cue)
+        self.term_phrases = {(cue.theme_id, cue.lemmas) for cue in cues if cue.kind == "term"}
 
     def themes_in(self, lemmas: list[str]) -> dict[str, set[str]]:
-        """The themes whose indicators, and whose terms, a sentence's lemmas contain."""
-        found: dict[str, set[str]] = {"indicator": set(), "term": set()}
+        """The themes whose indicators, and whose terms, a sentence's lemmas contain; "showing" holds
+        those with an indicator that is not also one of the theme's terms. A phrase listed as both
+        ("mother's partner", "was not brought") names the theme as often as it shows it."""
+        found: dict[str, set[str]] = {"indicator": set(), "term": set(), "showing": set()}
         for match in self.matches(lemmas):
-            found[match.cue.kind].add(match.cue.theme_id)
+            cue = match.cue
+            found[cue.kind].add(cue.theme_id)
+            if cue.kind == "indicator" and (cue.theme_id, cue.lemmas) not in self.term_phrases:
+                found["showing"].add(cue.theme_id)
         return found
 
     def matches(self, lemmas: list[str]) -> list[CueMatch]:

@@ -155,14 +155,15 @@ class ThemeTagger:
         for t, theme_id in enumerate(self.taxonomy.ids):
             per_sentence = []
             for j, s in enumerate(sents):
-                indicator = theme_id in cues[j]["indicator"]
+                indicator = theme_id in cues[j]["showing"]
                 term = theme_id in cues[j]["term"]
                 value = sentence_probs[j, t] + INDICATOR_WEIGHT * indicator + TERM_WEIGHT * term
                 per_sentence.append(SentenceScore(s.start, s.end, float(value), indicator, term))
             ranked = sorted(per_sentence, key=lambda s: -s.score)
             top = ranked[0]
-            # A glossary, the scope or the recommendations name a theme unless a sentence shows it; advice
-            # elsewhere ("agencies should share...") is left to the finding gate, which learnt that
+            # A glossary, the scope or the recommendations name a theme unless a sentence shows it (an
+            # indicator that is not also a term: "the mother's partner" in a note on names shows nothing);
+            # advice elsewhere ("agencies should share...") is left to the finding gate, which learnt that
             # recommendations show nothing.
             naming = section_kind in NAMING_SECTIONS and not top.indicator
             scores[theme_id] = ThemeScore(theme_id, round(float(probs[t]), 4), ranked, naming, round(gate, 4))
