@@ -165,7 +165,7 @@ def _store(kb: KnowledgeBase, path: Path, extracted, prior) -> FileOutcome:
     checkpoint("parsed")
     kb.catalogue.write_document(
         document, extracted.pages, page_texts, passages, vectors, sentence_vectors, tagger.version, replaces=old,
-        embedding_backend=kb.embedder.backend,
+        tag_model=tagger.model_sha256, embedding_backend=kb.embedder.backend,
     )
     checkpoint("stored")
     # Vectors and keywords go in only after the catalogue holds the whole document, so an

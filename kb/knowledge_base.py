@@ -225,7 +225,7 @@ class KnowledgeBase:
                                 [p.section_kind for p in passages], child_present=[present.get(p.passage_id, True) for p in passages])
             for passage, found in zip(passages, themes):
                 passage.themes = found
-            self.catalogue.replace_themes(passages, tagger.version, first=n == 0)
+            self.catalogue.replace_themes(passages, tagger.version, tagger.model_sha256, first=n == 0)
             self.vectors.set_themes({p.passage_id: [m.theme_id for m in p.themes if m.kind == "shows"] for p in passages})
             count += len(passages)
             if on_batch:

@@ -19,6 +19,8 @@ from test_analytics import HYPERLINK, build_store
 
 from kb.cli import main
 from kb.csv_safe import FORMULA_STARTS, neutralise
+from kb.research.exports import UNKNOWN_MODEL
+from kb.themes.model import MODEL_FILE
 
 QDA = "{urn:QDA-XML:codebook:1.0}"
 # Every export that writes CSV, with the options it needs.
@@ -94,6 +96,9 @@ def test_csv_sidecar_records_what_the_numbers_rest_on(store, tmp_path):
     assert meta["corpus"]["document_ids_sha256"] == hashlib.sha256(ids.encode()).hexdigest()
     assert meta["taxonomy"]["version"] == store.tagger.version and meta["taxonomy"]["stored_tag_versions"]
     assert meta["calibration"]["source"] and "thresholds" in meta["calibration"]
+    assert meta["model"]["file_sha256"] == hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
+    assert "real passages" in meta["model"]["trained_on"] and "scrkb retag" in meta["model"]["meaning"]
+    assert meta["model"]["stored_tags_made_by"] == [UNKNOWN_MODEL]  # the fixture writes its tags by hand
     assert meta["scrkb_version"]
     assert meta["export_date"] == store.catalogue.analytics_state()["last_ingested_at"]
     assert "last ingest" in meta["export_date_meaning"]
@@ -119,7 +124,7 @@ def test_xlsx_has_a_sheet_per_table_and_the_about_sheet(store, tmp_path):
     about = {row[0]: row[1] for row in book["About these numbers"].iter_rows(min_row=2, values_only=True)}
     assert about["counting_rules.unit"] == "passages" and about["corpus.documents"] == "4"
     assert about["taxonomy.version"] and about["scrkb_version"] and about["export_date"]
-    assert about["calibration.source"]
+    assert about["calibration.source"] and about["model.file_sha256"] == hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
     coded = tmp_path / "coded.xlsx"
     export(store, "coded", "--include-names", "--format", "xlsx", "--out", str(coded))
     texts = [cell.value for cell in load_workbook(coded)["coded"]["O"]]  # text: the last column

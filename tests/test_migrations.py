@@ -3,6 +3,7 @@ copy, searches as it did, and passes `scrkb check`; newer or unknown schemas are
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -12,11 +13,13 @@ import pytest
 from conftest import ingested_store, run_cli
 
 from kb import KnowledgeBase, Settings
+from kb.research.exports import UNKNOWN_MODEL
 from kb.store import migrations
 from kb.store.catalogue import Catalogue
 from kb.store.errors import SchemaError
 from kb.store.migrations import MIGRATIONS, Migration, run_sql
 from kb.store.schema import SCHEMA_VERSION
+from kb.themes.model import MODEL_FILE
 
 STORES = Path(__file__).parent / "data" / "stores"
 FIXTURES = sorted(STORES.glob("schema-*"), key=lambda p: int(p.name.split("-")[1]))
@@ -101,6 +104,21 @@ def test_an_older_store_is_migrated_on_a_copy_and_searches_as_it_did(fixture, tm
     assert kb.accounts.authenticate(user["username"], user["password"], "127.0.0.1").role == user["role"]
     shown = {m.theme_id for p in kb.passages(expected["doc_id"]) for m in p.themes if m.kind == "shows"}
     assert shown == set(expected["themed"])
+
+
+def test_an_upgraded_store_s_exports_say_its_tags_came_from_an_unknown_model_until_it_is_retagged(tmp_path):
+    home = copy_of(FIXTURES[-1], tmp_path)
+
+    def model_about() -> dict:
+        return json.loads(run_cli("export", "counts", "--by", "case", "--format", "json", home=home).stdout)["about"]["model"]
+
+    before = model_about()
+    assert before["stored_tags_made_by"] == [UNKNOWN_MODEL] and before["stored_tags_all_by_this_model"] is False
+    run_cli("reindex", home=home)
+    run_cli("retag", home=home)
+    after = model_about()
+    assert after["stored_tags_made_by"] == [hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()] == [after["file_sha256"]]
+    assert after["stored_tags_all_by_this_model"] is True
 
 
 def test_a_store_from_a_newer_scrkb_is_refused_with_both_versions_named(tmp_path):

@@ -68,7 +68,7 @@ def _jsonl_row(line: str, n: int) -> dict:
 @main.command()
 @with_kb
 def retag(kb: KnowledgeBase):
-    """Re-tag every stored passage after the taxonomy changed (no re-extraction; search vectors kept)."""
+    """Re-tag every stored passage after the taxonomy or the tagger's model changed (no re-extraction; search vectors kept)."""
     from tqdm import tqdm
 
     bar = tqdm(total=kb.stats()["passages"], unit="passage", disable=not sys.stderr.isatty(), file=sys.stderr)

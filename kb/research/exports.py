@@ -24,6 +24,7 @@ from kb.knowledge_base import KnowledgeBase
 from kb.research.analytics import Analysis, Table
 from kb.research.chronology import Chronology
 from kb.research.estimates import quality_about, reviews_about
+from kb.themes.model import ThemeModel
 from kb.themes.taxonomy import Taxonomy
 
 FORMATS = ("csv", "json", "xlsx")
@@ -38,6 +39,7 @@ GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:scrkb:taxonomy")
 ABOUT_SHEET = "About these numbers"
 # Used when the store is empty and has no ingest time: a fixed date keeps files reproducible.
 EPOCH = "2000-01-01T00:00:00+00:00"
+UNKNOWN_MODEL = "unknown: tagged before scrkb recorded the model (schema 3 or older)"
 
 
 def scrkb_version() -> str:
@@ -83,6 +85,7 @@ def about(kb: KnowledgeBase, analysis: Analysis) -> dict:
             "meaning": "The tagger stores a theme on a passage when its score reaches the theme's threshold; "
                        "min_score in the counting rules only ever removes tags above that.",
         },
+        "model": model_about(tagger.model, state["tag_models"]),
         **counting,
         "corpus": {
             "documents": len(state["doc_ids"]),
@@ -95,6 +98,20 @@ def about(kb: KnowledgeBase, analysis: Analysis) -> dict:
         "export_date": state["last_ingested_at"] or EPOCH,
         "export_date_meaning": "the store's last ingest, not the moment of export, so re-exporting an "
                                "unchanged store gives identical files",
+    }
+
+
+def model_about(model: ThemeModel | None, stored: list[str]) -> dict:
+    """Which trained model the thresholds and quality figures belong to, and which made the stored tags."""
+    current = model.sha256 if model else ""
+    return {
+        "file_sha256": current or None,
+        "trained_on": model.trained_on if model else "no trained model: the tagger's measurements alone",
+        "stored_tags_made_by": [sha or UNKNOWN_MODEL for sha in stored],
+        "stored_tags_all_by_this_model": stored in ([], [current]),
+        "meaning": "The thresholds and the quality figures here are this model's; a stored tag was made by the model "
+                   "in use when its report was ingested or last retagged. Where stored tags were made by another "
+                   "model, run `scrkb retag` before reading these counts beside these figures or earlier exports.",
     }
 
 

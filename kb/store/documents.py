@@ -45,6 +45,7 @@ class DocumentRows:
         sentence_vectors: list[np.ndarray],
         taxonomy_version: str,
         replaces: str | None = None,
+        tag_model: str = "",
         embedding_backend: str | None = None,
     ) -> None:
         """Store a whole document (and drop the one it replaces) in one transaction.
@@ -92,7 +93,7 @@ class DocumentRows:
                     for i, (sent, vec) in enumerate(zip(p.sentences, vecs))
                 ],
             )
-            self._insert_themes(db, passages, taxonomy_version)
+            self._insert_themes(db, passages, taxonomy_version, tag_model)
             db.executemany(
                 "INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)",
                 [

@@ -76,6 +76,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, 3, "documents gain provenance (where `scrkb fetch` got the file), and reviewers' verdicts on "
                     "theme tags get their table",
               _steps(add_column("documents", "provenance", "TEXT"), run_sql(REVIEWS_SCHEMA))),
+    Migration(3, 4, "theme tags record the trained model that made them (tags made before are marked as by an "
+                    "unknown model until `scrkb retag`)",
+              add_column("passage_themes", "tag_model", "TEXT NOT NULL DEFAULT ''")),
 )
 
 

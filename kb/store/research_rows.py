@@ -76,6 +76,7 @@ class ResearchRows:
             "taxonomy_versions": [
                 r[0] for r in self.db.execute("SELECT DISTINCT taxonomy_version FROM passage_themes ORDER BY 1")
             ],
+            "tag_models": [r[0] for r in self.db.execute("SELECT DISTINCT tag_model FROM passage_themes ORDER BY 1")],
         }
 
     def case_names(self) -> dict[str, int]:

@@ -4,7 +4,7 @@ New stores are made from SCHEMA; stores of an older version are brought to it by
 the steps in kb/store/migrations.py, which also says how to change either.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # The keyword index's tokenizer; kb.search.term_statistics tokenises queries with the same one.
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 SCHEMA = """
@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS passage_themes (
     kind TEXT NOT NULL,
     evidence TEXT NOT NULL,
     taxonomy_version TEXT NOT NULL,
+    tag_model TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (passage_id, theme_id)
 );
 CREATE INDEX IF NOT EXISTS passage_themes_theme ON passage_themes(theme_id, kind, score);

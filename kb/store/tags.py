@@ -22,23 +22,23 @@ class ThemeRows:
     db: sqlite3.Connection
 
     @staticmethod
-    def _insert_themes(db: sqlite3.Connection, passages: list[Passage], taxonomy_version: str) -> None:
+    def _insert_themes(db: sqlite3.Connection, passages: list[Passage], taxonomy_version: str, tag_model: str) -> None:
         db.executemany(
-            "INSERT OR REPLACE INTO passage_themes VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO passage_themes VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (p.passage_id, m.theme_id, m.score, m.kind,
-                 json.dumps([[e.start, e.end] for e in m.evidence]), taxonomy_version)
+                 json.dumps([[e.start, e.end] for e in m.evidence]), taxonomy_version, tag_model)
                 for p in passages
                 for m in p.themes
             ],
         )
 
-    def replace_themes(self, passages: list[Passage], taxonomy_version: str, first: bool) -> None:
+    def replace_themes(self, passages: list[Passage], taxonomy_version: str, tag_model: str, first: bool) -> None:
         """Store re-computed themes; the first batch of a retag clears the old ones."""
         with self.transaction() as db:
             if first:
                 db.execute("DELETE FROM passage_themes")
-            self._insert_themes(db, passages, taxonomy_version)
+            self._insert_themes(db, passages, taxonomy_version, tag_model)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('taxonomy_version', ?)", (taxonomy_version,))
             bump_generation(db)
 

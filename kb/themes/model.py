@@ -22,6 +22,8 @@ had not seen, the stacker's probability is given STACKER_WEIGHT of the result.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,9 @@ class ThemeModel:
     attention: TokenAttention | None = None
     stacker: ThemeStacker | None = None
     gate_stacker: GateStacker | None = None
+    # Of the file it was loaded from: two models trained on the same taxonomy can tag a report differently,
+    # so a count names the model behind it, not only the taxonomy version.
+    sha256: str = ""
 
     def probabilities(self, features: np.ndarray, theme_ids: list[str], documents: list[list[str]],
                       tokens: list[np.ndarray] | None = None) -> np.ndarray:
@@ -123,7 +128,7 @@ class ThemeModel:
         return cls(data["feature_mean"], data["feature_scale"], data["weigher_coef"], float(data["weigher_intercept"]),
                    lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]),
                    TokenAttention.from_arrays(data, "attention"), ThemeStacker.from_arrays(data, "stacker"),
-                   GateStacker.from_arrays(data, "gate_stacker"))
+                   GateStacker.from_arrays(data, "gate_stacker"), hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def combine(parts: np.ndarray, theme_ids: list[str], stacker: ThemeStacker | None) -> np.ndarray:

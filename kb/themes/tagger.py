@@ -78,6 +78,11 @@ class ThemeTagger:
     def version(self) -> str:
         return self.taxonomy.version
 
+    @property
+    def model_sha256(self) -> str:
+        """The trained model's file hash, stored with each tag it makes ("" without a model)."""
+        return self.model.sha256 if self.model else ""
+
     @cached_property
     def classifier(self) -> ThemeClassifier:
         return ThemeClassifier.cached(self.taxonomy, self.embedder, self.cache_dir)
