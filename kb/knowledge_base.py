@@ -162,6 +162,10 @@ class KnowledgeBase:
     def theme_counts(self) -> dict[str, dict[str, int]]:
         return self.catalogue.theme_counts()
 
+    def tags_from_other_models(self) -> int:
+        """Stored tags not made by the running model, whose thresholds and quality figures they are shown beside."""
+        return self.catalogue.tags_not_by(self.tagger.model_sha256)
+
     def document_themes(self, doc_id: str) -> dict[str, int]:
         return self.catalogue.document_theme_counts(doc_id)
 

@@ -20,6 +20,7 @@ from kb.store.errors import SchemaError
 from kb.store.migrations import MIGRATIONS, Migration, run_sql
 from kb.store.schema import SCHEMA_VERSION
 from kb.themes.model import MODEL_FILE
+from webapp import create_app
 
 STORES = Path(__file__).parent / "data" / "stores"
 FIXTURES = sorted(STORES.glob("schema-*"), key=lambda p: int(p.name.split("-")[1]))
@@ -106,19 +107,26 @@ def test_an_older_store_is_migrated_on_a_copy_and_searches_as_it_did(fixture, tm
     assert shown == set(expected["themed"])
 
 
-def test_an_upgraded_store_s_exports_say_its_tags_came_from_an_unknown_model_until_it_is_retagged(tmp_path):
+def test_an_upgraded_store_says_its_tags_came_from_an_unknown_model_until_it_is_retagged(tmp_path):
     home = copy_of(FIXTURES[-1], tmp_path)
 
     def model_about() -> dict:
         return json.loads(run_cli("export", "counts", "--by", "case", "--format", "json", home=home).stdout)["about"]["model"]
 
+    def theme_pages() -> list[str]:
+        client = create_app(KnowledgeBase(Settings(home=home, catalogue=tmp_path / "none.csv")), {"TESTING": True}).test_client()
+        return [client.get(page).get_data(as_text=True) for page in ("/themes", "/themes/missed_warning_signs", "/research/")]
+
     before = model_about()
     assert before["stored_tags_made_by"] == [UNKNOWN_MODEL] and before["stored_tags_all_by_this_model"] is False
+    tags = sqlite3.connect(home / "catalogue.sqlite3").execute("SELECT COUNT(*) FROM passage_themes").fetchone()[0]
+    assert all(f"{tags} stored tags were made by another tagger model" in page for page in theme_pages())
     run_cli("reindex", home=home)
     run_cli("retag", home=home)
     after = model_about()
     assert after["stored_tags_made_by"] == [hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()] == [after["file_sha256"]]
     assert after["stored_tags_all_by_this_model"] is True
+    assert not any("another tagger model" in page for page in theme_pages())
 
 
 def test_a_store_from_a_newer_scrkb_is_refused_with_both_versions_named(tmp_path):

@@ -42,6 +42,10 @@ class ThemeRows:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('taxonomy_version', ?)", (taxonomy_version,))
             bump_generation(db)
 
+    def tags_not_by(self, model: str) -> int:
+        """How many stored tags another model made (or one not recorded: tags made before schema 4)."""
+        return self.db.execute("SELECT COUNT(*) FROM passage_themes WHERE tag_model != ?", (model,)).fetchone()[0]
+
     def themes_of(self, passage_ids: Iterable[str]) -> dict[str, list[ThemeMatch]]:
         """Each passage's tags with the latest review of each, and the themes reviewers added to it."""
         ids = list(passage_ids)

@@ -113,6 +113,7 @@ def dashboard():
         periods=[(p, by_period[p]) for p in periods], chosen=chosen, share=share, trend_notes=trend.notes,
         counts_notes=matrix.notes, before=chronologies.agencies_before_incident(kb),
         documents=len(kb.catalogue.analytics_documents()), quality=kb.theme_quality, measure=measure, measures=MEASURES,
+        other_model_tags=kb.tags_from_other_models(),
         cooccurrence=cooccurrence_view(kb, rules, measure),
     )
 

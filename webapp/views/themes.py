@@ -16,7 +16,8 @@ def index():
     estimates = {t.id: estimate(quality.of(t.id), counts.get(t.id, {}).get("shows", 0),
                                 counts.get(t.id, {}).get("reviewed", 0)) for t in kb.tagger.taxonomy.themes}
     return render_template("themes.html", taxonomy=kb.tagger.taxonomy, counts=counts, quality=quality,
-                           estimates=estimates, documents=kb.stats()["documents"])
+                           estimates=estimates, documents=kb.stats()["documents"],
+                           other_model_tags=kb.tags_from_other_models())
 
 
 @bp.get("/themes/<theme_id>")
@@ -32,6 +33,6 @@ def show(theme_id: str):
     reviews = kb.reviews.of_passages(p.passage_id for p in evidence) if access.can("review") else {}
     return render_template("theme.html", theme=theme, counts=counts, evidence=evidence, documents=documents,
                            total=kb.stats()["documents"], taxonomy=kb.tagger.taxonomy, quality=quality,
-                           quality_record=kb.theme_quality,
+                           quality_record=kb.theme_quality, other_model_tags=kb.tags_from_other_models(),
                            estimate=estimate(quality, counts.get("shows", 0), counts.get("reviewed", 0)),
                            reviews=reviews, here=request.full_path.rstrip("?"))
