@@ -23,7 +23,7 @@ had not seen, the stacker's probability is given STACKER_WEIGHT of the result.
 from __future__ import annotations
 
 import hashlib
-
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +120,8 @@ class ThemeModel:
         """The shipped model, or None where there is none (the tagger then falls back to its features alone)."""
         if not path.exists():
             return None
-        data = np.load(path)
+        raw = path.read_bytes()  # read once: loaded and hashed
+        data = np.load(io.BytesIO(raw))
         lexical = None
         if len(data["lexical_theme_ids"]):
             lexical = LexicalModel([str(t) for t in data["lexical_theme_ids"]], [str(t) for t in data["lexical_vocabulary"]],
@@ -128,7 +129,7 @@ class ThemeModel:
         return cls(data["feature_mean"], data["feature_scale"], data["weigher_coef"], float(data["weigher_intercept"]),
                    lexical, data["gate_coef"], float(data["gate_intercept"]), str(data["fingerprint"]), str(data["trained_on"]),
                    TokenAttention.from_arrays(data, "attention"), ThemeStacker.from_arrays(data, "stacker"),
-                   GateStacker.from_arrays(data, "gate_stacker"), hashlib.sha256(path.read_bytes()).hexdigest())
+                   GateStacker.from_arrays(data, "gate_stacker"), hashlib.sha256(raw).hexdigest())
 
 
 def combine(parts: np.ndarray, theme_ids: list[str], stacker: ThemeStacker | None) -> np.ndarray:
